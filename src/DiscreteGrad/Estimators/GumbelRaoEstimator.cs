@@ -1,0 +1,126 @@
+using DiscreteGrad.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Estimators;
+
+/// <summary>
+/// Gumbel-Rao Monte Carlo (GR-MCK, Paulus, Maddison and Krause, ICLR 2021): STGS Rao-Blackwellised over the Gumbel noise
+/// given the sample.
+/// <para>D ~ Cat(softmax(theta)); t = sg(theta), log Z = logsumexp(t); for k = 1..K draw E ~ Exp(1) [..., C] and form the
+/// conditional Gumbel logits: for the sampled index, log Z - log E_D; for i != D, -log(E_i e^{-t_i} + E_D / Z)
+/// (computed as -logaddexp(log E_i - t_i, log E_D - log Z), stable for logits of any size); gk = those - t;
+/// p = mean_k softmax((theta + gk) / tau); out = D + p - sg(p).</para>
+/// Memory: only gk [..., C, K] is kept for the backward pass; the softmaxes are recomputed there in chunks, so the
+/// peak is about one [..., C, K] tensor instead of the several that autograd through the naive formula keeps.
+/// </summary>
+internal static class GumbelRaoEstimator
+{
+    /// <summary>Largest number of elements of one [..., C, chunk] working tensor.</summary>
+    internal const long ChunkElements = 1L << 22;
+
+    internal static CategoricalSample Run(Tensor logits, double tau, int k, Generator? generator, Tensor? sample, Tensor? exponentialNoise)
+    {
+        Guard.CategoricalLogits(logits);
+        Guard.Temperature(tau);
+        Guard.AtLeast(k, 1, nameof(k));
+        using var scope = torch.NewDisposeScope();
+        var d = Categorical.ResolveSample(logits, generator, sample);
+        var noiseShape = logits.shape.Append(k).ToArray();
+        if (exponentialNoise is not null && !exponentialNoise.shape.SequenceEqual(noiseShape))
+            throw new ArgumentException(
+                $"exponentialNoise must have shape [..., C, k] = [{string.Join(", ", noiseShape)}] (got [{string.Join(", ", exponentialNoise.shape)}]).",
+                nameof(exponentialNoise));
+        var gk = ConditionalGumbels(logits.detach(), d, k, generator, exponentialNoise);
+        var p = GumbelRaoFunction.apply(logits, gk, tau)[0];
+        var value = d + (p - p.detach());
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d),
+            scope.MoveToOuter(logits.softmax(-1)), scope.MoveToOuter(logits.log_softmax(-1)));
+    }
+
+    /// <summary>gk [..., C, K]: conditional Gumbel noise given the one-hot sample, minus t (so theta + gk are the perturbed logits).</summary>
+    internal static Tensor ConditionalGumbels(Tensor t, Tensor d, int k, Generator? generator, Tensor? exponentialNoise)
+    {
+        using var _ = torch.no_grad();
+        var gk = torch.empty(t.shape.Append(k).ToArray(), dtype: t.dtype, device: t.device);
+        var fi = torch.finfo(t.dtype);
+        var logZ = t.logsumexp(-1, keepdim: true).unsqueeze(-1);          // [..., 1, 1]
+        var tu = t.unsqueeze(-1);                                          // [..., C, 1]
+        var du = d.unsqueeze(-1);                                          // [..., C, 1]
+        long step = ChunkSize(t, k);
+        for (long a = 0; a < k; a += step)
+        {
+            using var cs = torch.NewDisposeScope();
+            long b = Math.Min(k, a + step);
+            Tensor e;
+            if (exponentialNoise is not null) e = exponentialNoise.narrow(-1, a, b - a).to(t.dtype, t.device);
+            else e = torch.empty(t.shape.Append(b - a).ToArray(), dtype: t.dtype, device: t.device).exponential_(1.0, generator);
+            var logE = e.clamp(fi.tiny, fi.max).log();                       // [..., C, c]
+            var logED = (logE * du).sum(-2, keepdim: true);                // [..., 1, c]
+            var top = logZ - logED;
+            var other = torch.logaddexp(logE - tu, logED - logZ).neg_();
+            var cond = torch.where(du == 1, top, other);
+            gk.narrow(-1, a, b - a).copy_(cond - tu);
+        }
+        return gk;
+    }
+
+    internal static long ChunkSize(Tensor t, long k)
+    {
+        long perSample = Math.Max(1, t.numel());
+        return Math.Max(1, Math.Min(k, ChunkElements / perSample));
+    }
+}
+
+/// <summary>p = mean_k softmax((theta + gk) / tau) with a chunked, recomputing backward: grad = mean_k J(s_k)^T v / tau.</summary>
+internal sealed class GumbelRaoFunction : torch.autograd.MultiTensorFunction<GumbelRaoFunction>
+{
+    public override string Name => "GumbelRao";
+
+    public override List<Tensor> forward(torch.autograd.AutogradContext ctx, params object[] vars)
+    {
+        var logits = (Tensor)vars[0];
+        var gk = (Tensor)vars[1];
+        var tau = (double)vars[2];
+        ctx.save_for_backward(new List<Tensor> { logits, gk });
+        ctx.save_data("tau", tau);
+        long k = gk.shape[^1];
+        long step = GumbelRaoEstimator.ChunkSize(logits, k);
+        var p = torch.zeros_like(logits);
+        var tu = logits.unsqueeze(-1);
+        for (long a = 0; a < k; a += step)
+        {
+            using var cs = torch.NewDisposeScope();
+            long b = Math.Min(k, a + step);
+            var z = tu + gk.narrow(-1, a, b - a);
+            if (tau != 1.0) z = z / tau;
+            p.add_(z.softmax(-2).sum(-1));
+        }
+        return new List<Tensor> { p.div_(k) };
+    }
+
+    public override List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> gradOutputs)
+    {
+        var saved = ctx.get_saved_variables();
+        var logits = saved[0];
+        var gk = saved[1];
+        var tau = (double)ctx.get_data("tau");
+        var v = gradOutputs[0].unsqueeze(-1);
+        long k = gk.shape[^1];
+        long step = GumbelRaoEstimator.ChunkSize(logits, k);
+        var grad = torch.zeros_like(logits);
+        var tu = logits.unsqueeze(-1);
+        for (long a = 0; a < k; a += step)
+        {
+            using var cs = torch.NewDisposeScope();
+            long b = Math.Min(k, a + step);
+            var z = tu + gk.narrow(-1, a, b - a);
+            if (tau != 1.0) z = z / tau;
+            var s = z.softmax(-2);
+            var sv = s * v;
+            grad.add_((sv - s * sv.sum(-2, keepdim: true)).sum(-1));
+        }
+        grad.div_(k * tau);
+        return new List<Tensor> { grad, null!, null! };
+    }
+}

@@ -1,0 +1,24 @@
+using DiscreteGrad.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Estimators;
+
+/// <summary>
+/// Straight-through (ST), Algorithm 1 of the ReinMax paper: D ~ Cat(softmax(theta)); p = softmax(theta / tau);
+/// out = D + p - sg(p). The gradient is J(p)^T v / tau, a first-order (Euler) approximation of the true gradient.
+/// </summary>
+internal static class StraightThroughEstimator
+{
+    internal static CategoricalSample Run(Tensor logits, double tau, Generator? generator, Tensor? sample)
+    {
+        Guard.CategoricalLogits(logits);
+        Guard.Temperature(tau);
+        using var scope = torch.NewDisposeScope();
+        var d = Categorical.ResolveSample(logits, generator, sample);
+        var p = tau == 1.0 ? logits.softmax(-1) : (logits / tau).softmax(-1);
+        var value = d + (p - p.detach());
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d),
+            scope.MoveToOuter(logits.softmax(-1)), scope.MoveToOuter(logits.log_softmax(-1)));
+    }
+}

@@ -1,0 +1,64 @@
+using DiscreteGrad.Estimators;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Layers;
+
+/// <summary>
+/// A Bernoulli stochastic node as a module: logits theta [...] in, z [...] in {0, 1} out, P(z = 1) = sigmoid(theta)
+/// (two-class parameterisation [theta, 0], see <see cref="Bernoulli"/>). Training mode applies the estimator; eval mode
+/// returns 1[theta &gt; 0] (<see cref="EvalSampling.Argmax"/>) or a hard sample.
+/// </summary>
+public sealed class BernoulliNode : nn.Module<Tensor, Tensor>
+{
+    private EstimatorOptions _options;
+
+    /// <summary>Creates the node.</summary>
+    public BernoulliNode(EstimatorKind kind, EstimatorOptions? options = null, EvalSampling evalSampling = EvalSampling.Argmax,
+        Generator? generator = null) : base($"BernoulliNode({kind})")
+    {
+        _options = options ?? new EstimatorOptions();
+        _options.Validate();
+        Kind = kind;
+        EvalSampling = evalSampling;
+        Generator = generator;
+    }
+
+    /// <summary>The estimator used in training mode.</summary>
+    public EstimatorKind Kind { get; }
+    /// <summary>Eval-mode behaviour.</summary>
+    public EvalSampling EvalSampling { get; set; }
+    /// <summary>The node's random source.</summary>
+    public Generator? Generator { get; set; }
+    /// <summary>All hyperparameters.</summary>
+    public EstimatorOptions Options { get => _options; set { value.Validate(); _options = value; } }
+
+    /// <summary>z with the estimator's gradient (training) or a hard z (eval).</summary>
+    public override Tensor forward(Tensor logits)
+    {
+        var s = Sample(logits);
+        s.Hard.Dispose();
+        s.Probs.Dispose();
+        s.LogProbOne.Dispose();
+        s.LogProbZero.Dispose();
+        return s.Value;
+    }
+
+    /// <summary>The full output of the node.</summary>
+    public BernoulliSample Sample(Tensor logits)
+    {
+        if (training) return Bernoulli.Sample(logits, Kind, _options, Generator);
+        Guard.BernoulliLogits(logits);
+        using var scope = torch.NewDisposeScope();
+        Tensor hard;
+        using (torch.no_grad())
+        {
+            hard = EvalSampling == EvalSampling.Argmax
+                ? (logits > 0).to(logits.dtype)
+                : (torch.rand(logits.shape, dtype: logits.dtype, device: logits.device, generator: Generator) < torch.sigmoid(logits)).to(logits.dtype);
+        }
+        var value = hard.clone();
+        return new BernoulliSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), scope.MoveToOuter(torch.sigmoid(logits)),
+            scope.MoveToOuter(torch.nn.functional.logsigmoid(logits)), scope.MoveToOuter(torch.nn.functional.logsigmoid(-logits)));
+    }
+}

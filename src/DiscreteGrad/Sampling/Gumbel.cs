@@ -1,0 +1,55 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Sampling;
+
+/// <summary>
+/// Gumbel(0, beta) noise, g = -beta * log(E) with E ~ Exponential(1) (equivalently -beta * log(-log U), U ~ U(0, 1)).
+/// <para>
+/// Guarded against the classic failure (E = 0 or U in {0, 1} gives an infinite g and then NaN): E is clamped into
+/// [tiny, max] of the dtype and U into [tiny, 1 - eps/2], so every draw is finite for fp16, bf16, fp32 and fp64.
+/// </para>
+/// Gumbel-max: argmax(theta + g) with g ~ Gumbel(0, beta) samples softmax(theta / beta).
+/// </summary>
+public static class Gumbel
+{
+    /// <summary>Draws Gumbel(0, <paramref name="beta"/>) noise of the given shape from an explicit generator.</summary>
+    /// <param name="shape">Shape of the draw.</param>
+    /// <param name="beta">Scale, finite and &gt;= 0; beta = 0 returns zeros (no noise).</param>
+    /// <param name="generator">Random source; null uses TorchSharp's default generator (not reproducible across threads).</param>
+    /// <param name="dtype">Floating dtype of the result (default float32).</param>
+    /// <param name="device">Device of the result (default CPU).</param>
+    public static Tensor Sample(long[] shape, double beta = 1.0, Generator? generator = null,
+        ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        Guard.Scale(beta);
+        var e = torch.empty(shape, dtype: dtype, device: device);
+        e.exponential_(1.0, generator);
+        return FromExponential(e, beta);
+    }
+
+    /// <summary>Gumbel noise with the shape, dtype and device of <paramref name="like"/>.</summary>
+    public static Tensor SampleLike(Tensor like, double beta = 1.0, Generator? generator = null)
+        => Sample(like.shape, beta, generator, like.dtype, like.device);
+
+    /// <summary>g = -beta * log(E) from pre-drawn Exponential(1) values; E is clamped into [tiny, max] of its dtype.</summary>
+    public static Tensor FromExponential(Tensor exponential, double beta = 1.0)
+    {
+        Guard.Scale(beta);
+        using var scope = torch.NewDisposeScope();
+        var fi = torch.finfo(exponential.dtype);
+        var g = exponential.clamp(fi.tiny, fi.max).log().neg_();
+        if (beta != 1.0) g = g.mul_(beta);
+        return scope.MoveToOuter(g);
+    }
+
+    /// <summary>g = -beta * log(-log U) from pre-drawn uniforms; U is clamped into [tiny, 1 - eps/2] of its dtype.</summary>
+    public static Tensor FromUniform(Tensor uniform, double beta = 1.0)
+    {
+        Guard.Scale(beta);
+        using var scope = torch.NewDisposeScope();
+        var fi = torch.finfo(uniform.dtype);
+        var u = uniform.clamp(fi.tiny, 1.0 - fi.eps / 2);
+        return scope.MoveToOuter(FromExponential(u.log().neg_(), beta));
+    }
+}
