@@ -75,7 +75,7 @@ public static class EstimatorDiagnostics
         var value = Categorical.Sample(leaf, kind, options, sample: states).Value;
         var grads = PerSampleGradients(leaf, f(value));                                  // [S, N, K]
         var pw = p.view(s, 1, 1);
-        var mean = (pw * grads).sum(0);
+        var mean = (pw * grads).sum(dim: 0);
         double variance = (pw * (grads - mean).pow(2)).sum().item<double>();
         return new GradientEstimate(mean, torch.zeros_like(mean), variance, s, true);
     }
@@ -93,8 +93,8 @@ public static class EstimatorDiagnostics
             var leaf = theta.unsqueeze(0).expand(b, n, k).clone().requires_grad_(true);
             var value = Categorical.Sample(leaf, kind, options, generator).Value;
             var grads = PerSampleGradients(leaf, f(value));
-            sum.add_(grads.sum(0));
-            sumSq.add_(grads.pow(2).sum(0));
+            sum.add_(grads.sum(dim: 0));
+            sumSq.add_(grads.pow(2).sum(dim: 0));
         }
         var mean = sum / m;
         var varPerCoord = ((sumSq / m) - mean.pow(2)).clamp_min(0) * ((double)m / (m - 1));

@@ -84,6 +84,7 @@ internal sealed class GumbelRaoFunction : torch.autograd.MultiTensorFunction<Gum
         var tau = (double)vars[2];
         ctx.save_for_backward(new List<Tensor> { logits, gk });
         ctx.save_data("tau", tau);
+        ctx.set_materialize_grads(false);
         long k = gk.shape[^1];
         long step = GumbelRaoEstimator.ChunkSize(logits, k);
         var p = torch.zeros_like(logits);
@@ -105,6 +106,7 @@ internal sealed class GumbelRaoFunction : torch.autograd.MultiTensorFunction<Gum
         var logits = saved[0];
         var gk = saved[1];
         var tau = (double)ctx.get_data("tau");
+        if (gradOutputs.Count == 0 || gradOutputs[0] is null || gradOutputs[0].IsInvalid) return new List<Tensor> { null!, null!, null! };
         var v = gradOutputs[0].unsqueeze(-1);
         long k = gk.shape[^1];
         long step = GumbelRaoEstimator.ChunkSize(logits, k);

@@ -40,6 +40,9 @@ internal sealed class ReinMaxFunction : torch.autograd.MultiTensorFunction<ReinM
         var pTau = tau == 1.0 ? pi0 : (logits / tau).softmax(-1);
         var pi1 = (d + pTau).mul_(0.5);
         ctx.save_for_backward(new List<Tensor> { pi0, pi1 });
+        // An unused output gets a null gradient rather than zeros_like(output): TorchSharp would otherwise touch the output
+        // tensor during backward, which a caller may already have disposed.
+        ctx.set_materialize_grads(false);
         return new List<Tensor> { d.clone(), pi0 };
     }
 
@@ -48,14 +51,20 @@ internal sealed class ReinMaxFunction : torch.autograd.MultiTensorFunction<ReinM
         var saved = ctx.get_saved_variables();
         var pi0 = saved[0];
         var pi1 = saved[1];
-        var gD = gradOutputs[0];
-        var gp = gradOutputs[1];
-        var g1 = (gD * 2) * pi1;
-        g1 = g1 - pi1 * g1.sum(-1, keepdim: true);
-        var v0 = gp is null ? gD * -0.5 : gp - gD * 0.5;
+        // With materialisation off, TorchSharp passes an unused output's gradient as null or as an empty handle.
+        Tensor? gD = gradOutputs.Count > 0 && gradOutputs[0] is { IsInvalid: false } a ? a : null;
+        Tensor? gp = gradOutputs.Count > 1 && gradOutputs[1] is { IsInvalid: false } b ? b : null;
+        if (gD is null && gp is null) return new List<Tensor> { null!, null!, null! };
+        Tensor? grad = null;
+        if (gD is not null)
+        {
+            var g1 = (gD * 2) * pi1;
+            grad = g1 - pi1 * g1.sum(-1, keepdim: true);
+        }
+        var v0 = gD is null ? gp! : gp is null ? gD * -0.5 : gp - gD * 0.5;
         var g0 = v0 * pi0;
         g0 = g0 - pi0 * g0.sum(-1, keepdim: true);
-        var grad = g0 + g1;
+        grad = grad is null ? g0 : grad + g0;
         grad = grad - grad.mean(new long[] { -1 }, keepdim: true);
         return new List<Tensor> { grad, null!, null! };
     }

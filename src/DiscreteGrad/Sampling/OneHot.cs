@@ -10,8 +10,8 @@ public static class OneHot
     public static Tensor Argmax(Tensor scores)
     {
         using var scope = torch.NewDisposeScope();
-        var idx = scores.argmax(-1, keepdim: true);
-        var result = torch.zeros_like(scores).scatter_(-1, idx, 1.0);
+        var idx = scores.argmax(-1);
+        var result = torch.nn.functional.one_hot(idx, scores.shape[^1]).to(scores.dtype);
         return scope.MoveToOuter(result);
     }
 
