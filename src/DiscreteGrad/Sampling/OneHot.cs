@@ -11,7 +11,10 @@ public static class OneHot
     {
         using var scope = torch.NewDisposeScope();
         var idx = scores.argmax(-1, keepdim: true);
-        var result = torch.zeros_like(scores).scatter_(-1, idx, 1.0);
+        // An explicit source of the scores' dtype: a bare 1.0 converts to a float64 scalar tensor, which scatter_ rejects
+        // for float32/float16 scores ("Expected self.dtype to be equal to src.dtype").
+        var ones = torch.ones(idx.shape, dtype: scores.dtype, device: scores.device);
+        var result = torch.zeros_like(scores).scatter_(-1, idx, ones);
         return scope.MoveToOuter(result);
     }
 
