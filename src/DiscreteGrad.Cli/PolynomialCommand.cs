@@ -18,7 +18,7 @@ internal static class PolynomialCommand
         var steps = OptionParsing.Int("--steps", "Adam steps per run.", 8000, 1, 100_000_000);
         var seeds = OptionParsing.Int("--seeds", "Seeds per (estimator, p); the seeds are 0, 1, ...", 3, 1, 10_000);
         var estimators = OptionParsing.Estimators("--estimators", "st,stgs,gst,grmck,reinmax");
-        var powers = OptionParsing.Reals("--powers", "Powers p of the loss |z - 0.45|^p", new[] { 1.5, 2.0, 3.0 }, 0, 16);
+        var powers = OptionParsing.Reals("--powers", "Powers p of the loss |z - 0.45|^p", "1.5,2,3", 0, 16);
         var tau = OptionParsing.Real("--tau", "Temperature of every estimator.", 1.0, 0, 1e6);
         var batch = OptionParsing.Int("--batch", "Samples per step.", 64, 1, 1 << 20);
         var lr = OptionParsing.Real("--lr", "Adam learning rate.", 1e-3, 0, 10);
@@ -52,7 +52,16 @@ internal static class PolynomialCommand
         };
         command.Validators.Add(r =>
         {
-            int s = r.GetValue(steps), le = r.GetValue(logEvery);
+            int s, le;
+            try
+            {
+                s = r.GetValue(steps);
+                le = r.GetValue(logEvery);
+            }
+            catch (InvalidOperationException)
+            {
+                return;                                   // a malformed value is reported by its own option
+            }
             if (le > s) r.AddError($"--log-every must be in [1, --steps = {s}] (got {le}).");
         });
 
@@ -62,8 +71,8 @@ internal static class PolynomialCommand
             {
                 Steps = parseResult.GetValue(steps),
                 Seeds = parseResult.GetValue(seeds),
-                Estimators = parseResult.GetValue(estimators)!,
-                Powers = parseResult.GetValue(powers)!,
+                Estimators = OptionParsing.ParseEstimators(parseResult.GetValue(estimators)!, "--estimators", out _)!,
+                Powers = OptionParsing.ParseReals(parseResult.GetValue(powers)!, "--powers", 0, 16, out _)!,
                 Tau = parseResult.GetValue(tau),
                 Batch = parseResult.GetValue(batch),
                 LearningRate = parseResult.GetValue(lr),

@@ -244,7 +244,11 @@ public static class PolynomialReport
         return sb.ToString();
     }
 
-    /// <summary>h:mm:ss (or m:ss.f below an hour).</summary>
+    /// <summary>"12.3 s", "4 min 05 s" or "1 h 02 min 03 s".</summary>
     public static string FormatDuration(TimeSpan t)
-        => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", Inv) : $"{(int)t.TotalMinutes}:{t.Seconds:00}.{t.Milliseconds / 100} (m:ss.f)";
+    {
+        if (t.TotalSeconds < 60) return $"{t.TotalSeconds.ToString("F1", Inv)} s";
+        if (t.TotalHours < 1) return $"{(int)t.TotalMinutes} min {t.Seconds:00} s";
+        return $"{(int)t.TotalHours} h {t.Minutes:00} min {t.Seconds:00} s";
+    }
 }

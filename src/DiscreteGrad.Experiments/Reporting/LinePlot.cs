@@ -60,12 +60,17 @@ public static class LinePlot
         plot.YLabel(layout.YLabel);
         if (layout.LogY)
         {
-            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+            var ys = series.SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true).SelectMany(q => new[] { q.Lo, q.Hi })).ToArray();
+            if (ys.Length > 0)
             {
-                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-                IntegerTicksOnly = true,
-                LabelFormatter = y => "1e" + Math.Round(y).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
+                var ticks = new ScottPlot.TickGenerators.NumericManual();
+                foreach (var (position, label, major) in LogTicks(ys.Min(), ys.Max()))
+                {
+                    if (major) ticks.AddMajor(position, label);
+                    else ticks.AddMinor(position);
+                }
+                plot.Axes.Left.TickGenerator = ticks;
+            }
             plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
@@ -75,6 +80,45 @@ public static class LinePlot
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         plot.SavePng(path, layout.Width, layout.Height);
+    }
+
+    /// <summary>
+    /// Ticks of a log10 axis whose data span [lo, hi] (in log10 units). The labelled (major) ticks are the first of these
+    /// sets that puts at least three labels in the span: m x 10^k for m in {1}, {1, 2, 5}, {1, ..., 9}, {1.0, 1.1, ..., 9.9};
+    /// the next finer set gives the unlabelled minor ticks. Positions are log10 values; labels are the values themselves.
+    /// </summary>
+    public static IReadOnlyList<(double Position, string Label, bool Major)> LogTicks(double lo, double hi)
+    {
+        if (!double.IsFinite(lo) || !double.IsFinite(hi) || hi < lo)
+            throw new ArgumentException($"need finite lo <= hi (got {lo}, {hi}).");
+        double pad = Math.Max(0.02, 0.05 * (hi - lo));
+        lo -= pad;
+        hi += pad;
+        int k0 = (int)Math.Floor(lo), k1 = (int)Math.Ceiling(hi);
+        var levels = new[]
+        {
+            new[] { 1.0 },
+            new[] { 1.0, 2, 5 },
+            Enumerable.Range(1, 9).Select(m => (double)m).ToArray(),
+            Enumerable.Range(10, 90).Select(m => m / 10.0).ToArray(),
+        };
+        for (int level = 0; level < levels.Length; level++)
+        {
+            var minorSet = level + 1 < levels.Length ? levels[level + 1] : levels[level];
+            var result = new List<(double, string, bool)>();
+            for (int k = k0; k <= k1; k++)
+            {
+                foreach (var m in minorSet.Union(levels[level]).OrderBy(x => x))
+                {
+                    double v = m * Math.Pow(10, k), pos = Math.Log10(v);
+                    if (pos < lo || pos > hi) continue;
+                    bool major = levels[level].Contains(m);
+                    result.Add((pos, major ? v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture) : "", major));
+                }
+            }
+            if (result.Count(t => t.Item3) >= 3 || level == levels.Length - 1) return result;
+        }
+        throw new InvalidOperationException("unreachable");
     }
 
     private static void Check(LineSeries s)
