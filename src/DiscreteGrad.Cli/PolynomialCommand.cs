@@ -37,6 +37,7 @@ internal static class PolynomialCommand
             Description = "Path of the markdown report (PNGs are copied next to it); 'none' for no report.",
             DefaultValueFactory = _ => "docs/experiments/polynomial.md",
         };
+        var note = new Option<string>("--note") { Description = "Free text placed near the top of the markdown report." };
         foreach (var o in new[] { output, docs })
             o.Validators.Add(r =>
             {
@@ -48,7 +49,7 @@ internal static class PolynomialCommand
         var command = new Command("polynomial",
             "Polynomial programming (ReinMax paper): min E[(1/128) sum_i |z_i - 0.45|^p] over theta in R^{128x2}, comparing estimators.")
         {
-            steps, seeds, estimators, powers, tau, batch, lr, logEvery, threads, device, output, docs,
+            steps, seeds, estimators, powers, tau, batch, lr, logEvery, threads, device, output, docs, note,
         };
         command.Validators.Add(r =>
         {
@@ -82,12 +83,13 @@ internal static class PolynomialCommand
             };
             var outDir = parseResult.GetValue(output)!;
             var docsPath = parseResult.GetValue(docs)!;
-            return await RunAsync(config, outDir, docsPath == "none" ? null : docsPath, CommandLine(args), cancellationToken);
+            return await RunAsync(config, outDir, docsPath == "none" ? null : docsPath, parseResult.GetValue(note), CommandLine(args), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(PolynomialConfig config, string outDir, string? docsPath, string commandLine, CancellationToken ct)
+    private static async Task<int> RunAsync(PolynomialConfig config, string outDir, string? docsPath, string? note, string commandLine,
+        CancellationToken ct)
     {
         try
         {
@@ -135,7 +137,7 @@ internal static class PolynomialCommand
             return 1;
         }
 
-        var files = PolynomialReport.WriteAll(results, outDir, docsPath, commandLine);
+        var files = PolynomialReport.WriteAll(results, outDir, docsPath, commandLine, note);
         PrintTables(results);
         AnsiConsole.MarkupLine($"wall time: [bold]{Markup.Escape(PolynomialReport.FormatDuration(results.WallTime))}[/]");
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(files.CurvesCsv)}, {Markup.Escape(files.FinalCsv)}, {Markup.Escape(files.SummaryCsv)}");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using DiscreteGrad.Estimators;
@@ -69,7 +70,7 @@ public static class PolynomialExperiment
     /// <summary>
     /// Runs the grid with up to <see cref="PolynomialConfig.Threads"/> runs in parallel. Every run uses one libtorch
     /// intra-op thread and its own seeded generator, so the results do not depend on the number of threads or on the
-    /// execution order (the expensive GR-MCK runs are started first to balance the load).
+    /// execution order. Runs are handed out one at a time, the expensive GR-MCK runs first, to balance the load.
     /// </summary>
     /// <exception cref="PolynomialDivergenceException">A run's loss became NaN or infinite (the other runs are cancelled).</exception>
     public static PolynomialResults Run(PolynomialConfig config, IPolynomialProgress? progress = null, CancellationToken cancellationToken = default)
@@ -88,7 +89,7 @@ public static class PolynomialExperiment
         var sw = Stopwatch.StartNew();
         try
         {
-            Parallel.ForEach(order, new ParallelOptions { MaxDegreeOfParallelism = config.Threads, CancellationToken = cts.Token }, i =>
+            Parallel.ForEach(Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering), new ParallelOptions { MaxDegreeOfParallelism = config.Threads, CancellationToken = cts.Token }, i =>
             {
                 torch.set_num_threads(1);
                 var spec = grid[i];

@@ -198,7 +198,7 @@ public class PolynomialTests
         try
         {
             var md = Path.Combine(dir, "docs", "poly.md");
-            var files = PolynomialReport.WriteAll(results, Path.Combine(dir, "out"), md, "discretegrad polynomial --steps 20");
+            var files = PolynomialReport.WriteAll(results, Path.Combine(dir, "out"), md, "discretegrad polynomial --steps 20", "short smoke run");
             var curves = File.ReadAllLines(files.CurvesCsv);
             Assert.Equal("step,estimator,p,seed,train_loss,exact_loss,excess_loss", curves[0]);
             Assert.Equal(1 + 2 * 2 * 3, curves.Length);              // 2 estimators x 2 seeds x steps {0, 10, 20}
@@ -209,7 +209,9 @@ public class PolynomialTests
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png).Take(4).ToArray());
             var text = File.ReadAllText(md);
             Assert.Contains("discretegrad polynomial --steps 20", text);
-            Assert.Contains("](polynomial-p2.png)", text);
+            Assert.Contains("](poly-p2.png)", text);          // PNGs are named after the markdown file
+            Assert.EndsWith("poly-p2.png", png);
+            Assert.Contains("**Note.** short smoke run", text);
             var summary = results.Cell(EstimatorKind.ReinMax, 2.0);
             Assert.Contains(PolynomialReport.MeanStd(summary.ExactMean, summary.ExactStd), text);
             Assert.Contains("| optimum | 0.202500 |", text);
