@@ -1,1 +1,6 @@
-System.Console.WriteLine("hi");
+using System.CommandLine;
+using DiscreteGrad.Cli;
+
+var root = new RootCommand("discretegrad: experiments with gradient estimators for discrete stochastic nodes (DiscreteGrad).");
+root.Subcommands.Add(PolynomialCommand.Create(args));
+return await root.Parse(args).InvokeAsync();

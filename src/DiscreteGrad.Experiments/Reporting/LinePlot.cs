@@ -1,0 +1,153 @@
+using ScottPlot;
+
+namespace DiscreteGrad.Experiments.Reporting;
+
+/// <summary>One line of a <see cref="LinePlot"/>, with an optional shaded band (e.g. mean +- std over seeds).</summary>
+/// <param name="Label">Legend text.</param>
+/// <param name="X">x values.</param>
+/// <param name="Y">y values (the line), same length as <paramref name="X"/>.</param>
+/// <param name="Lower">Lower edge of the band, or null for no band.</param>
+/// <param name="Upper">Upper edge of the band, or null for no band.</param>
+public sealed record LineSeries(string Label, double[] X, double[] Y, double[]? Lower = null, double[]? Upper = null);
+
+/// <summary>Layout of a <see cref="LinePlot"/>.</summary>
+/// <param name="Title">Title above the plot.</param>
+/// <param name="XLabel">x axis label.</param>
+/// <param name="YLabel">y axis label.</param>
+/// <param name="LogY">Draw y on a log10 scale (values &lt;= 0 or non-finite are left out).</param>
+/// <param name="Width">PNG width in pixels.</param>
+/// <param name="Height">PNG height in pixels.</param>
+public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 800, int Height = 520);
+
+/// <summary>Line plots with shaded bands, saved as PNG with ScottPlot 5.</summary>
+public static class LinePlot
+{
+    /// <summary>Draws the series (each with its band, if any) and saves a PNG, creating the directory.</summary>
+    public static void SavePng(string path, LinePlotLayout layout, IReadOnlyList<LineSeries> series)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(series);
+        if (layout.Width < 100 || layout.Height < 100)
+            throw new ArgumentOutOfRangeException(nameof(layout), "the PNG must be at least 100 x 100 pixels.");
+        foreach (var s in series) Check(s);
+
+        using var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < series.Count; i++)
+        {
+            var s = series[i];
+            var color = palette.GetColor(i);
+            if (s.Lower is not null && s.Upper is not null)
+            {
+                var band = Points(s.X, s.Lower, s.Upper, layout.LogY);
+                if (band.Count > 1)
+                {
+                    var fill = plot.Add.FillY(band.Select(b => b.X).ToArray(), band.Select(b => b.Lo).ToArray(), band.Select(b => b.Hi).ToArray());
+                    fill.FillColor = color.WithAlpha(0.18);
+                    fill.LineWidth = 0;
+                }
+            }
+            var line = Points(s.X, s.Y, s.Y, layout.LogY);
+            var scatter = plot.Add.ScatterLine(line.Select(b => b.X).ToArray(), line.Select(b => b.Lo).ToArray());
+            scatter.Color = color;
+            scatter.LineWidth = 2;
+            scatter.LegendText = s.Label;
+        }
+
+        plot.Title(layout.Title);
+        plot.XLabel(layout.XLabel);
+        plot.YLabel(layout.YLabel);
+        if (layout.LogY)
+        {
+            var ys = series.SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true).SelectMany(q => new[] { q.Lo, q.Hi })).ToArray();
+            if (ys.Length > 0)
+            {
+                var ticks = new ScottPlot.TickGenerators.NumericManual();
+                foreach (var (position, label, major) in LogTicks(ys.Min(), ys.Max()))
+                {
+                    if (major) ticks.AddMajor(position, label);
+                    else ticks.AddMinor(position);
+                }
+                plot.Axes.Left.TickGenerator = ticks;
+            }
+            plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
+            plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
+            plot.Grid.MinorLineWidth = 1;
+        }
+        plot.ShowLegend(Alignment.UpperRight);
+
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        plot.SavePng(path, layout.Width, layout.Height);
+    }
+
+    /// <summary>
+    /// Ticks of a log10 axis whose data span [lo, hi] (in log10 units). The labelled (major) ticks are the first of these
+    /// sets that puts at least three labels in the span: m x 10^k for m in {1}, {1, 2, 5}, {1, ..., 9}, {1.0, 1.1, ..., 9.9};
+    /// the next finer set gives the unlabelled minor ticks. Positions are log10 values; labels are the values themselves.
+    /// </summary>
+    public static IReadOnlyList<(double Position, string Label, bool Major)> LogTicks(double lo, double hi)
+    {
+        if (!double.IsFinite(lo) || !double.IsFinite(hi) || hi < lo)
+            throw new ArgumentException($"need finite lo <= hi (got {lo}, {hi}).");
+        double pad = Math.Max(0.02, 0.05 * (hi - lo));
+        lo -= pad;
+        hi += pad;
+        int k0 = (int)Math.Floor(lo), k1 = (int)Math.Ceiling(hi);
+        var levels = new[]
+        {
+            new[] { 1.0 },
+            new[] { 1.0, 2, 5 },
+            Enumerable.Range(1, 9).Select(m => (double)m).ToArray(),
+            Enumerable.Range(10, 90).Select(m => m / 10.0).ToArray(),
+        };
+        for (int level = 0; level < levels.Length; level++)
+        {
+            var minorSet = level + 1 < levels.Length ? levels[level + 1] : levels[level];
+            var result = new List<(double, string, bool)>();
+            for (int k = k0; k <= k1; k++)
+            {
+                foreach (var m in minorSet.Union(levels[level]).OrderBy(x => x))
+                {
+                    double v = m * Math.Pow(10, k), pos = Math.Log10(v);
+                    if (pos < lo || pos > hi) continue;
+                    bool major = levels[level].Contains(m);
+                    result.Add((pos, major ? v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture) : "", major));
+                }
+            }
+            if (result.Count(t => t.Item3) >= 3 || level == levels.Length - 1) return result;
+        }
+        throw new InvalidOperationException("unreachable");
+    }
+
+    private static void Check(LineSeries s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        if (s.X.Length != s.Y.Length)
+            throw new ArgumentException($"series '{s.Label}': X and Y must have the same length ({s.X.Length} vs {s.Y.Length}).");
+        if ((s.Lower is null) != (s.Upper is null))
+            throw new ArgumentException($"series '{s.Label}': give both Lower and Upper, or neither.");
+        if (s.Lower is not null && (s.Lower.Length != s.X.Length || s.Upper!.Length != s.X.Length))
+            throw new ArgumentException($"series '{s.Label}': Lower and Upper must have the length of X ({s.X.Length}).");
+    }
+
+    /// <summary>The points to draw, in plot coordinates (log10 for a log axis), leaving out undrawable ones.</summary>
+    private static List<(double X, double Lo, double Hi)> Points(double[] x, double[] lo, double[] hi, bool logY)
+    {
+        var result = new List<(double, double, double)>(x.Length);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double a = lo[i], b = hi[i];
+            if (logY)
+            {
+                if (!(a > 0) || !(b > 0)) continue;
+                a = Math.Log10(a);
+                b = Math.Log10(b);
+            }
+            if (!double.IsFinite(x[i]) || !double.IsFinite(a) || !double.IsFinite(b)) continue;
+            result.Add((x[i], a, b));
+        }
+        return result;
+    }
+}
