@@ -36,6 +36,9 @@ public sealed class CsvWriter : IDisposable
         _writer.WriteLine(FormatRow(fields));
     }
 
+    /// <summary>Flushes the rows written so far to the file.</summary>
+    public void Flush() => _writer.Flush();
+
     /// <summary>Formats one field: doubles and floats round-trip in the invariant culture, null as empty.</summary>
     public static string FormatField(object? value) => value switch
     {

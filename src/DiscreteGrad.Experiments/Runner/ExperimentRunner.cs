@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using TorchSharp;
+
+namespace DiscreteGrad.Experiments.Runner;
+
+/// <summary>What a finished run reports.</summary>
+/// <param name="Name">The run.</param>
+/// <param name="StartStep">Step it started (or resumed) at.</param>
+/// <param name="Steps">Total steps done.</param>
+/// <param name="WallSeconds">Wall time of this invocation.</param>
+/// <param name="FinalTrain">Last logged training metrics.</param>
+/// <param name="FinalEval">Last evaluation metrics (empty when none).</param>
+/// <param name="Records">Every logged record.</param>
+/// <param name="OutputDirectory">Where everything was written.</param>
+public sealed record RunResult(string Name, long StartStep, long Steps, double WallSeconds,
+    IReadOnlyDictionary<string, double> FinalTrain, IReadOnlyDictionary<string, double> FinalEval,
+    IReadOnlyList<MetricsRecord> Records, string OutputDirectory)
+{
+    /// <summary>Seconds per step of this invocation.</summary>
+    public double SecondsPerStep => Steps > StartStep ? WallSeconds / (Steps - StartStep) : double.NaN;
+}
+
+/// <summary>
+/// Runs an <see cref="ITrainingTask"/>: every step inside a TorchSharp DisposeScope; training metrics averaged over
+/// <see cref="RunnerOptions.LogEvery"/> steps to CSV and JSON lines; evaluations when the task asks; atomic checkpoints
+/// every <see cref="RunnerOptions.CheckpointEvery"/> steps and at the end; resume from the latest checkpoint (on CPU a
+/// resumed run is bit-identical to an uninterrupted one); a NaN or infinite loss stops the run with
+/// <see cref="NonFiniteLossException"/> naming the step; at the end a summary JSON, PNG plots and a markdown report.
+/// </summary>
+public static class ExperimentRunner
+{
+    /// <summary>Runs the task to its last step.</summary>
+    public static RunResult Run(ITrainingTask task, RunnerOptions options, IRunObserver? observer = null)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        observer ??= new NullObserver();
+        string dir = options.OutputDirectory;
+        Directory.CreateDirectory(dir);
+        long start = 0;
+        CheckpointState? restored = options.Resume ? CheckpointStore.TryRestoreState(task, dir) : null;
+        if (restored is not null) start = restored.Step;
+        else if (File.Exists(Path.Combine(dir, CheckpointStore.PointerFile)))
+        {
+            // A fresh run in a folder with old checkpoints: drop them so a later --resume cannot mix two runs.
+            File.Delete(Path.Combine(dir, CheckpointStore.PointerFile));
+            if (Directory.Exists(Path.Combine(dir, "checkpoints"))) Directory.Delete(Path.Combine(dir, "checkpoints"), true);
+        }
+        string? lastCheckpoint = CheckpointStore.Latest(dir);
+        using var log = new MetricsLog(dir, options.Resume ? start : null);
+        observer.Started(task.Name, start, task.TotalSteps);
+        task.Model.train();
+        var sums = restored?.LogWindow is { } w ? new Dictionary<string, double>(w) : new Dictionary<string, double>();
+        long inWindow = restored?.LogWindowCount ?? 0;
+        var clock = Stopwatch.StartNew();
+        Dictionary<string, double> lastTrain = log.Records.LastOrDefault(r => r.Kind == "train")?.Metrics ?? new();
+        Dictionary<string, double> lastEval = log.Records.LastOrDefault(r => r.Kind == "eval")?.Metrics ?? new();
+        long end = Math.Min(task.TotalSteps, options.StopAtStep ?? long.MaxValue);
+        for (long step = start; step < end; step++)
+        {
+            IReadOnlyDictionary<string, double> m;
+            using (torch.NewDisposeScope()) m = task.TrainStep(step);
+            if (!m.TryGetValue("loss", out double loss))
+                throw new InvalidOperationException($"task '{task.Name}' returned no \"loss\" metric at step {step}.");
+            if (!double.IsFinite(loss)) throw new NonFiniteLossException(task.Name, step, loss, lastCheckpoint);
+            foreach (var (k, v) in m) sums[k] = sums.GetValueOrDefault(k) + v;
+            inWindow++;
+            long done = step + 1;
+            observer.Stepped(done, m);
+            if (done % options.LogEvery == 0 || done == task.TotalSteps)
+            {
+                lastTrain = sums.ToDictionary(kv => kv.Key, kv => kv.Value / inWindow);
+                log.Write(new MetricsRecord("train", done, lastTrain));
+                sums.Clear();
+                inWindow = 0;
+            }
+            if (task.ShouldEvaluate(done))
+            {
+                IReadOnlyDictionary<string, double> e;
+                task.Model.eval();
+                using (torch.no_grad())
+                using (torch.NewDisposeScope())
+                    e = task.Evaluate(done);
+                task.Model.train();
+                lastEval = e.ToDictionary(kv => kv.Key, kv => kv.Value);
+                lastEval["rss_mb"] = ResidentMegabytes();
+                log.Write(new MetricsRecord("eval", done, lastEval));
+                observer.Evaluated(done, lastEval);
+            }
+            if ((options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0) || done == end)
+            {
+                lastCheckpoint = CheckpointStore.Save(task, dir, done, sums, inWindow);
+                observer.Checkpointed(done, lastCheckpoint);
+            }
+        }
+        var result = new RunResult(task.Name, start, Math.Max(start, end), clock.Elapsed.TotalSeconds, lastTrain, lastEval,
+            log.Records.ToList(), dir);
+        RunReport.WriteSummary(task, options, result);
+        if (options.WriteReport) RunReport.WritePlotsAndMarkdown(task, options, result);
+        return result;
+    }
+
+    /// <summary>Resident memory of this process in MiB (VmRSS on Linux, the working set elsewhere).</summary>
+    public static double ResidentMegabytes()
+    {
+        const string status = "/proc/self/status";
+        if (File.Exists(status))
+            foreach (var line in File.ReadLines(status))
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+        return Environment.WorkingSet / (1024.0 * 1024.0);
+    }
+
+    private sealed class NullObserver : IRunObserver { }
+}
