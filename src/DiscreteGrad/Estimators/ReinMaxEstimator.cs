@@ -40,6 +40,10 @@ internal sealed class ReinMaxFunction : torch.autograd.MultiTensorFunction<ReinM
         var pTau = tau == 1.0 ? pi0 : (logits / tau).softmax(-1);
         var pi1 = (d + pTau).mul_(0.5);
         ctx.save_for_backward(new List<Tensor> { pi0, pi1 });
+        // An output whose gradient is undefined (the caller used only the sample, or only the probabilities) reaches
+        // backward as an invalid tensor instead of being materialised as zeros: TorchSharp materialises from templates
+        // made during apply(), which the dispose scope of ReinMaxEstimator.Run has already freed by then.
+        ctx.set_materialize_grads(false);
         return new List<Tensor> { d.clone(), pi0 };
     }
 
@@ -48,15 +52,23 @@ internal sealed class ReinMaxFunction : torch.autograd.MultiTensorFunction<ReinM
         var saved = ctx.get_saved_variables();
         var pi0 = saved[0];
         var pi1 = saved[1];
-        var gD = gradOutputs[0];
-        var gp = gradOutputs[1];
-        var g1 = (gD * 2) * pi1;
-        g1 = g1 - pi1 * g1.sum(-1, keepdim: true);
-        var v0 = gp is null ? gD * -0.5 : gp - gD * 0.5;
+        var gD = Defined(gradOutputs[0]);
+        var gp = Defined(gradOutputs.Count > 1 ? gradOutputs[1] : null);
+        if (gD is null && gp is null) return new List<Tensor> { null!, null!, null! };
+        // An undefined gradient is a zero one: gD = 0 drops the J(pi1) term, gp = 0 leaves v0 = -gD / 2.
+        Tensor? g1 = null;
+        if (gD is not null)
+        {
+            g1 = (gD * 2) * pi1;
+            g1 = g1 - pi1 * g1.sum(-1, keepdim: true);
+        }
+        var v0 = gD is null ? gp! : gp is null ? gD * -0.5 : gp - gD * 0.5;
         var g0 = v0 * pi0;
         g0 = g0 - pi0 * g0.sum(-1, keepdim: true);
-        var grad = g0 + g1;
+        var grad = g1 is null ? g0 : g0 + g1;
         grad = grad - grad.mean(new long[] { -1 }, keepdim: true);
         return new List<Tensor> { grad, null!, null! };
     }
+
+    private static Tensor? Defined(Tensor? t) => t is null || t.IsInvalid ? null : t;
 }

@@ -11,7 +11,9 @@ public static class OneHot
     {
         using var scope = torch.NewDisposeScope();
         var idx = scores.argmax(-1, keepdim: true);
-        var result = torch.zeros_like(scores).scatter_(-1, idx, 1.0);
+        // scatter_ has only a tensor-source overload in TorchSharp; a bare 1.0 would become a float64 tensor and fail the
+        // dtype check for any other dtype, so the ones are made in the scores' dtype.
+        var result = torch.zeros_like(scores).scatter_(-1, idx, torch.ones_like(idx, dtype: scores.dtype));
         return scope.MoveToOuter(result);
     }
 
