@@ -25,6 +25,7 @@ switch (opts.Command)
     case "profile": RunProfile(opts); break;
     case "mem": RunMem(opts); break;
     case "grk": RunGrk(opts); break;
+    case "check": Check.Run(); break;
     case "all":
         RunTime(opts);
         RunProfile(opts);
@@ -79,6 +80,10 @@ static void RunProfile(Options o)
             ("component: finite check (fwd)", () => w.Step(Variant.FiniteCheck)),
             ("component: Gumbel-max one-hot sample (fwd)", () => w.Step(Variant.OneHotSample)),
             ("component: softmax + log_softmax extras (fwd)", () => w.Step(Variant.ProbsAndLogProbs)),
+            ("proposal: finite check by aminmax (fwd)", () => w.Step(Variant.FiniteCheckAminmax)),
+            ("proposal: multinomial one-hot sample (fwd)", () => w.Step(Variant.MultinomialSample)),
+            ("reference: hand-written Gumbel-softmax", () => w.Step(Variant.HandGumbelSoftmax)),
+            ("reference: hand-written ST (Gumbel-max D)", () => w.Step(Variant.HandStraightThrough)),
         };
         foreach (var v in new[] { Variant.GumbelSoftmax, Variant.StraightThroughGumbel, Variant.StraightThrough, Variant.ReinMax, Variant.GappedStraightThrough })
         {
@@ -154,7 +159,7 @@ static void PrintTime(Shape shape, List<Interleaved.Result> results)
 internal sealed class Options
 {
     public const string Usage =
-        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
+        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [-- <BenchmarkDotNet args>]";
 

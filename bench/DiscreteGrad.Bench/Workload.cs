@@ -26,6 +26,16 @@ public enum Variant
     OneHotSample,
     /// <summary>The CategoricalSample extras every estimator computes: softmax(theta) and log_softmax(theta), forward only.</summary>
     ProbsAndLogProbs,
+    /// <summary>Proposal: the finite check as one aminmax reduction (NaN propagates through min/max).</summary>
+    FiniteCheckAminmax,
+    /// <summary>Proposal: D by torch.multinomial on softmax(theta) rows instead of Gumbel-max (another random stream).</summary>
+    MultinomialSample,
+
+    // Hand-written references with raw torch ops (no checks, no Probs/LogProbs), forward + backward.
+    /// <summary>softmax((theta + g) / tau), g = -log(Exp(1)) drawn in place.</summary>
+    HandGumbelSoftmax,
+    /// <summary>D by Gumbel-max (in place), p = softmax(theta / tau), out = D + p - sg(p).</summary>
+    HandStraightThrough,
 }
 
 /// <summary>A shape of logits [..., K].</summary>
@@ -84,6 +94,40 @@ public sealed class Workload : IDisposable
                 Logits.softmax(-1);
                 Logits.log_softmax(-1);
                 break;
+            case Variant.FiniteCheckAminmax:
+            {
+                var (mn, mx) = torch.aminmax(Logits);
+                if (!(float.IsFinite(mn.item<float>()) && float.IsFinite(mx.item<float>())))
+                    throw new ArgumentException("logits must be finite");
+                break;
+            }
+            case Variant.MultinomialSample:
+                using (torch.no_grad())
+                {
+                    long k = Shape.Dims[^1];
+                    var idx = torch.multinomial(Logits.detach().softmax(-1).view(-1, k), 1, generator: Generator);
+                    torch.zeros(idx.shape[0], k).scatter_(-1, idx, torch.ones_like(idx, dtype: ScalarType.Float32)).view(Shape.Dims);
+                }
+                break;
+            case Variant.HandGumbelSoftmax:
+            {
+                var g = torch.empty_like(Logits).exponential_(1.0, Generator).log_().neg_();
+                Backward(((Logits + g) / Options.Tau).softmax(-1));
+                break;
+            }
+            case Variant.HandStraightThrough:
+            {
+                Tensor d;
+                using (torch.no_grad())
+                {
+                    var g = torch.empty_like(Logits).exponential_(1.0, Generator).log_().neg_().add_(Logits);
+                    var idx = g.argmax(-1, keepdim: true);
+                    d = torch.zeros_like(Logits).scatter_(-1, idx, torch.ones_like(idx, dtype: Logits.dtype));
+                }
+                var p = (Logits / Options.Tau).softmax(-1);
+                Backward(d + (p - p.detach()));
+                break;
+            }
             default:
                 Backward(Categorical.Sample(Logits, ToKind(v), Options, Generator).Value);
                 break;
