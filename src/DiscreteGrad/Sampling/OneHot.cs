@@ -26,7 +26,7 @@ public static class OneHot
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var g = Gumbel.SampleLike(logits, 1.0, generator);
-        return scope.MoveToOuter(Argmax(logits.detach() + g));
+        return scope.MoveToOuter(Argmax(g.add_(logits.detach())));   // g + theta == theta + g exactly
     }
 
     /// <summary>
