@@ -42,10 +42,20 @@ public static class Memory
         throw new InvalidOperationException($"{key} not in /proc/self/status");
     }
 
+    /// <summary>
+    /// glibc malloc settings of a child. <see cref="Default"/>: glibc's dynamic mmap threshold (what a user gets): a freed
+    /// block of up to 32 MiB raises the threshold, later blocks of that size come from the heap, and freed heap memory
+    /// may stay resident. <see cref="FixedMmapThreshold"/>: MALLOC_MMAP_THRESHOLD_=131072, so every block of 128 KiB or more
+    /// is mapped and unmapped on its own; the peak is then close to the peak of live tensors.
+    /// </summary>
+    public enum Malloc { Default, FixedMmapThreshold }
+
     /// <summary>Runs one child and returns its peak resident memory in kB.</summary>
-    public static long RunChild(string what, Shape shape, int k, int steps, int threads, double tau)
+    public static long RunChild(string what, Shape shape, int k, int steps, int threads, double tau, Malloc malloc = Malloc.Default)
     {
         var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.Environment.Remove("MALLOC_MMAP_THRESHOLD_");
+        if (malloc == Malloc.FixedMmapThreshold) psi.Environment["MALLOC_MMAP_THRESHOLD_"] = "131072";
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         psi.FileName = exe;
         if (Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
@@ -67,9 +77,10 @@ public static class Memory
     }
 
     /// <summary>Median over <paramref name="repeats"/> children of the peak, in kB.</summary>
-    public static long MedianPeak(string what, Shape shape, int k, int steps, int threads, double tau, int repeats)
+    public static long MedianPeak(string what, Shape shape, int k, int steps, int threads, double tau, int repeats,
+        Malloc malloc = Malloc.Default)
     {
-        var xs = Enumerable.Range(0, repeats).Select(_ => (double)RunChild(what, shape, k, steps, threads, tau));
+        var xs = Enumerable.Range(0, repeats).Select(_ => (double)RunChild(what, shape, k, steps, threads, tau, malloc));
         return (long)Interleaved.Median(xs);
     }
 }

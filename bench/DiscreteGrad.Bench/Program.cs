@@ -51,14 +51,16 @@ static void RunBdn(Options o)
         .WithWarmupCount(o.BdnWarmup)
         .WithIterationCount(o.BdnIterations)
         .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(o.BdnIterationMs));
-    var config = DefaultConfig.Instance.AddJob(job.AsDefault()).WithOptions(ConfigOptions.JoinSummary);
+    var config = DefaultConfig.Instance.AddJob(job.AsDefault())
+        .AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Median, BenchmarkDotNet.Columns.StatisticColumn.Min)
+        .WithOptions(ConfigOptions.JoinSummary);
     BenchmarkRunner.Run<EstimatorBenchmarks>(config, o.Rest);
 }
 
 static void RunTime(Options o)
 {
     Console.WriteLine($"## Forward + backward time, interleaved ({o.Rounds} rounds, ~{o.BatchMs} ms batches; GR-MCK K = 100)");
-    foreach (var shape in Shape.All)
+    foreach (var shape in o.Shapes)
     {
         using var w = new Workload(shape, o.Tau, 100);
         var variants = new[] { Variant.Softmax, Variant.GumbelSoftmax, Variant.StraightThroughGumbel, Variant.StraightThrough,
@@ -71,7 +73,7 @@ static void RunTime(Options o)
 static void RunProfile(Options o)
 {
     Console.WriteLine($"## Profile: components, and estimators with Guard.CheckFiniteLogits off ({o.Rounds} rounds)");
-    foreach (var shape in Shape.All)
+    foreach (var shape in o.Shapes)
     {
         using var w = new Workload(shape, o.Tau, 100);
         var items = new List<(string, Action)>
@@ -102,17 +104,22 @@ static void RunProfile(Options o)
 static void RunMem(Options o)
 {
     Console.WriteLine($"## Peak resident memory (VmHWM) minus a baseline child (torch loaded, logits + w allocated); median of {o.MemRepeats} children, {o.MemSteps} steps each; GR-MCK K = 100");
-    foreach (var shape in Shape.All)
+    Console.WriteLine("default = glibc's dynamic mmap threshold; fixed = MALLOC_MMAP_THRESHOLD_=131072 (close to the live-tensor peak)");
+    var variants = new[] { Variant.Softmax, Variant.GumbelSoftmax, Variant.StraightThroughGumbel, Variant.StraightThrough,
+        Variant.ReinMax, Variant.GappedStraightThrough, Variant.GumbelRao };
+    foreach (var shape in o.MemShapes)
     {
-        long baseKb = Memory.MedianPeak(Memory.BaselineName, shape, 100, o.MemSteps, o.Threads, o.Tau, o.MemRepeats);
-        Console.WriteLine($"### {shape} (baseline child VmHWM {baseKb / 1024.0:F1} MiB)");
-        Console.WriteLine("| variant | peak - baseline (MiB) |");
-        Console.WriteLine("|---|---:|");
-        foreach (var v in new[] { Variant.Softmax, Variant.GumbelSoftmax, Variant.StraightThroughGumbel, Variant.StraightThrough,
-                     Variant.ReinMax, Variant.GappedStraightThrough, Variant.GumbelRao })
+        var baseKb = new Dictionary<Memory.Malloc, long>();
+        foreach (var m in Enum.GetValues<Memory.Malloc>())
+            baseKb[m] = Memory.MedianPeak(Memory.BaselineName, shape, 100, o.MemSteps, o.Threads, o.Tau, o.MemRepeats, m);
+        Console.WriteLine($"### {shape} (baseline child VmHWM: default {baseKb[Memory.Malloc.Default] / 1024.0:F1} MiB, fixed {baseKb[Memory.Malloc.FixedMmapThreshold] / 1024.0:F1} MiB; one [{shape}] fp32 tensor = {Numel(shape) * 4 / 1048576.0:F2} MiB)");
+        Console.WriteLine("| variant | peak - baseline, default malloc (MiB) | peak - baseline, fixed mmap threshold (MiB) |");
+        Console.WriteLine("|---|---:|---:|");
+        foreach (var v in variants)
         {
-            long kb = Memory.MedianPeak(v.ToString(), shape, 100, o.MemSteps, o.Threads, o.Tau, o.MemRepeats);
-            Console.WriteLine($"| {v} | {(kb - baseKb) / 1024.0:F1} |");
+            var d = Enum.GetValues<Memory.Malloc>().Select(m =>
+                (Memory.MedianPeak(v.ToString(), shape, 100, o.MemSteps, o.Threads, o.Tau, o.MemRepeats, m) - baseKb[m]) / 1024.0).ToArray();
+            Console.WriteLine($"| {v} | {d[0]:F1} | {d[1]:F1} |");
         }
         Console.WriteLine();
     }
@@ -120,15 +127,22 @@ static void RunMem(Options o)
 
 static void RunGrk(Options o)
 {
-    Console.WriteLine($"## GR-MCK vs K: library (chunked) and bench-only naive version; time interleaved with softmax, peak memory per child");
-    foreach (var shape in Shape.All)
+    Console.WriteLine("## GR-MCK vs K: library (chunked) and bench-only naive version (autograd through [..., C, K])");
+    Console.WriteLine($"time: interleaved with softmax ({o.Rounds} rounds, {o.GrkRoundsLarge} for K >= 1000); peak memory: VmHWM of a child ({o.MemSteps} steps; median of {o.MemRepeats} children, 1 for K >= 1000) minus the baseline child");
+    foreach (var shape in o.Shapes)
     {
-        long baseKb = Memory.MedianPeak(Memory.BaselineName, shape, 10, o.MemSteps, o.Threads, o.Tau, o.MemRepeats);
-        Console.WriteLine($"### {shape} (baseline child VmHWM {baseKb / 1024.0:F1} MiB; [..., C, K] fp32 at K: {string.Join(", ", o.Ks.Select(k => $"{k} = {shape.Dims.Aggregate(1L, (a, b) => a * b) * k * 4 / 1048576.0:F1} MiB"))})");
-        Console.WriteLine("| K | library median ms | naive median ms | library / softmax | naive / softmax | library peak - baseline (MiB) | naive peak - baseline (MiB) |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
+        var baseKb = new Dictionary<Memory.Malloc, long>();
+        foreach (var m in Enum.GetValues<Memory.Malloc>())
+            baseKb[m] = Memory.MedianPeak(Memory.BaselineName, shape, 10, o.MemSteps, o.Threads, o.Tau, o.MemRepeats, m);
+        Console.WriteLine($"### {shape} (baseline child VmHWM: default {baseKb[Memory.Malloc.Default] / 1024.0:F1} MiB, fixed {baseKb[Memory.Malloc.FixedMmapThreshold] / 1024.0:F1} MiB)");
+        Console.WriteLine("| K | [..., C, K] fp32 (MiB) | library ms | naive ms | library / softmax | naive / softmax | library peak MiB (default / fixed malloc) | naive peak MiB (default / fixed malloc) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (int k in o.Ks)
         {
+            bool large = k >= 1000;
+            string Peak(Variant v) => string.Join(" / ", Enum.GetValues<Memory.Malloc>().Select(m =>
+                ((Memory.MedianPeak(v.ToString(), shape, k, o.MemSteps, o.Threads, o.Tau, large ? 1 : o.MemRepeats, m) - baseKb[m]) / 1024.0).ToString("F0")));
+            string lib = Peak(Variant.GumbelRao), naive = Peak(Variant.NaiveGumbelRao);
             using var w = new Workload(shape, o.Tau, k);
             var items = new List<(string, Action)>
             {
@@ -136,15 +150,14 @@ static void RunGrk(Options o)
                 ("GumbelRao", () => w.Step(Variant.GumbelRao)),
                 ("NaiveGumbelRao", () => w.Step(Variant.NaiveGumbelRao)),
             };
-            int rounds = k >= 1000 ? o.GrkRoundsLarge : o.Rounds;
-            var r = Interleaved.Run(items, rounds, o.BatchMs, warmup: k >= 1000 ? 1 : 3);
-            long lib = Memory.MedianPeak(Variant.GumbelRao.ToString(), shape, k, o.MemSteps, o.Threads, o.Tau, o.MemRepeats);
-            long naive = Memory.MedianPeak(Variant.NaiveGumbelRao.ToString(), shape, k, o.MemSteps, o.Threads, o.Tau, o.MemRepeats);
-            Console.WriteLine($"| {k} | {r[1].MedianUs / 1000:F2} | {r[2].MedianUs / 1000:F2} | {r[1].MedianRatio:F1} | {r[2].MedianRatio:F1} | {(lib - baseKb) / 1024.0:F1} | {(naive - baseKb) / 1024.0:F1} |");
+            var r = Interleaved.Run(items, large ? o.GrkRoundsLarge : o.Rounds, o.BatchMs, warmup: large ? 0 : 3);
+            Console.WriteLine($"| {k} | {Numel(shape) * k * 4 / 1048576.0:F1} | {r[1].MedianUs / 1000:F1} | {r[2].MedianUs / 1000:F1} | {r[1].MedianRatio:F0} | {r[2].MedianRatio:F0} | {lib} | {naive} |");
         }
         Console.WriteLine();
     }
 }
+
+static long Numel(Shape s) => s.Dims.Aggregate(1L, (a, b) => a * b);
 
 static void PrintTime(Shape shape, List<Interleaved.Result> results)
 {
@@ -160,7 +173,7 @@ internal sealed class Options
 {
     public const string Usage =
         "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
-        "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--grk-rounds-large R]\n" +
+        "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [-- <BenchmarkDotNet args>]";
 
     public string Command = "";
@@ -169,9 +182,12 @@ internal sealed class Options
     public int Rounds = 15;
     public double BatchMs = 60;
     public int MemRepeats = 3;
-    public int MemSteps = 3;
+    public int MemSteps = 2;
     public int[] Ks = [10, 100, 1000];
-    public int GrkRoundsLarge = 5;
+    public Shape[] Shapes = Shape.All;
+    /// <summary>The mem table adds a tiny shape: its deltas are the floor (JIT, autograd engine, allocator) of each variant.</summary>
+    public Shape[] MemShapes = [.. Shape.All, new Shape([4, 2])];
+    public int GrkRoundsLarge = 3;
     public int BdnWarmup = 3;
     public int BdnIterations = 15;
     public int BdnIterationMs = 250;
@@ -193,6 +209,7 @@ internal sealed class Options
                 case "--batch-ms": o.BatchMs = double.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--mem-repeats": o.MemRepeats = int.Parse(v); break;
                 case "--mem-steps": o.MemSteps = int.Parse(v); break;
+                case "--shapes": o.Shapes = o.MemShapes = v.Split(',').Select(Shape.Parse).ToArray(); break;
                 case "--ks": o.Ks = v.Split(',').Select(int.Parse).ToArray(); break;
                 case "--grk-rounds-large": o.GrkRoundsLarge = int.Parse(v); break;
                 case "--bdn-warmup": o.BdnWarmup = int.Parse(v); break;
