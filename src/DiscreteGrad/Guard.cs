@@ -11,8 +11,8 @@ namespace DiscreteGrad;
 public static class Guard
 {
     /// <summary>
-    /// When true (the default) every estimator checks that its logits are finite. The check costs one reduction and one
-    /// device synchronisation per call; a hot loop that has its own NaN watch may switch it off.
+    /// When true (the default) every estimator checks that its logits are finite. The check costs one min/max reduction
+    /// and one device synchronisation per call; a hot loop that has its own NaN watch may switch it off.
     /// </summary>
     public static bool CheckFiniteLogits { get; set; } = true;
 
@@ -73,9 +73,12 @@ public static class Guard
     /// <summary>Throws when the tensor holds NaN or +-inf (skipped when <see cref="CheckFiniteLogits"/> is false).</summary>
     public static void Finite(Tensor t, string name)
     {
-        if (!CheckFiniteLogits) return;
+        if (!CheckFiniteLogits || t.numel() == 0) return;
         using var _ = torch.NewDisposeScope();
-        if (!torch.isfinite(t).all().item<bool>())
+        // One fused min/max pass instead of isfinite(t).all() (a bool tensor of t's size, then a reduction): NaN
+        // propagates through min and max, and +-inf shows as the max or the min, so both are finite iff every element is.
+        var (min, max) = torch.aminmax(t);
+        if (!double.IsFinite(min.ToDouble()) || !double.IsFinite(max.ToDouble()))
             throw new ArgumentException($"{name} must be finite; it contains NaN or infinity.", name);
     }
 

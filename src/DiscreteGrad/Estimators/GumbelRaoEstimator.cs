@@ -52,10 +52,12 @@ internal static class GumbelRaoEstimator
         {
             using var cs = torch.NewDisposeScope();
             long b = Math.Min(k, a + step);
-            Tensor e;
-            if (exponentialNoise is not null) e = exponentialNoise.narrow(-1, a, b - a).to(t.dtype, t.device);
-            else e = torch.empty(t.shape.Append(b - a).ToArray(), dtype: t.dtype, device: t.device).exponential_(1.0, generator);
-            var logE = e.clamp(fi.tiny, fi.max).log();                       // [..., C, c]
+            Tensor logE;                                                   // [..., C, c]
+            if (exponentialNoise is not null)
+                logE = exponentialNoise.narrow(-1, a, b - a).to(t.dtype, t.device).clamp(fi.tiny, fi.max).log();
+            else   // a fresh draw: the same clamp and log, in place
+                logE = torch.empty(t.shape.Append(b - a).ToArray(), dtype: t.dtype, device: t.device)
+                    .exponential_(1.0, generator).clamp_(fi.tiny, fi.max).log_();
             var logED = (logE * du).sum(-2, keepdim: true);                // [..., 1, c]
             var top = logZ - logED;
             var other = torch.logaddexp(logE - tu, logED - logZ).neg_();

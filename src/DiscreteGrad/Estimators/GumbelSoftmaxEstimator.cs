@@ -29,7 +29,7 @@ internal static class GumbelSoftmaxEstimator
         else
         {
             var g = noise is null ? Gumbel.SampleLike(logits, 1.0, generator) : noise.to(logits.dtype, logits.device);
-            scores = logits + g * beta;
+            scores = beta == 1.0 ? logits + g : logits + g * beta;
         }
         var y = tau == 1.0 ? scores.softmax(-1) : (scores / tau).softmax(-1);
         var d = OneHot.Argmax(scores.detach());

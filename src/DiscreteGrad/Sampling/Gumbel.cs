@@ -25,7 +25,10 @@ public static class Gumbel
         Guard.Scale(beta);
         var e = torch.empty(shape, dtype: dtype, device: device);
         e.exponential_(1.0, generator);
-        return FromExponential(e, beta);
+        // The same operations as FromExponential, in place on the fresh draw (no temporaries).
+        var fi = torch.finfo(dtype);
+        e.clamp_(fi.tiny, fi.max).log_().neg_();
+        return beta == 1.0 ? e : e.mul_(beta);
     }
 
     /// <summary>Gumbel noise with the shape, dtype and device of <paramref name="like"/>.</summary>

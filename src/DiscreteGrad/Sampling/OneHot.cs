@@ -10,8 +10,10 @@ public static class OneHot
     public static Tensor Argmax(Tensor scores)
     {
         using var scope = torch.NewDisposeScope();
-        var idx = scores.argmax(-1);
-        var result = torch.nn.functional.one_hot(idx, scores.shape[^1]).to(scores.dtype);
+        var idx = scores.argmax(-1, keepdim: true);
+        // scatter_ has only a tensor-source overload in TorchSharp; a bare 1.0 would become a float64 tensor and fail the
+        // dtype check for any other dtype, so the ones are made in the scores' dtype.
+        var result = torch.zeros_like(scores).scatter_(-1, idx, torch.ones_like(idx, dtype: scores.dtype));
         return scope.MoveToOuter(result);
     }
 
@@ -24,7 +26,7 @@ public static class OneHot
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var g = Gumbel.SampleLike(logits, 1.0, generator);
-        return scope.MoveToOuter(Argmax(logits.detach() + g));
+        return scope.MoveToOuter(Argmax(g.add_(logits.detach())));   // g + theta == theta + g exactly
     }
 
     /// <summary>
