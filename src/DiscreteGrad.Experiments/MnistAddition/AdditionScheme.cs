@@ -1,0 +1,55 @@
+namespace DiscreteGrad.Experiments.MnistAddition;
+
+/// <summary>The training configurations of the DCCG paper's MNIST-addition experiment (seed 000, Figure 4).</summary>
+public enum AdditionScheme
+{
+    /// <summary>Constant tau = 8, beta = 1.</summary>
+    Base,
+    /// <summary>tau annealed by exponential decay to a floor, beta = 1.</summary>
+    TauAnn,
+    /// <summary>tau = 8 fixed, beta_t = tau (1 - exp(-gamma t)) (TEMPMATCH).</summary>
+    TempMatch,
+    /// <summary>Base with DROPRES residuals, alpha rising linearly 0 -> 1.</summary>
+    DropRes,
+    /// <summary>TEMPMATCH and DROPRES together.</summary>
+    TempMatchDropRes,
+}
+
+/// <summary>Names of the schemes on the command line and in reports.</summary>
+public static class AdditionSchemes
+{
+    /// <summary>Command-line name: base, tauann, tempmatch, dropres, tempmatch-dropres.</summary>
+    public static string Name(AdditionScheme s) => s switch
+    {
+        AdditionScheme.Base => "base",
+        AdditionScheme.TauAnn => "tauann",
+        AdditionScheme.TempMatch => "tempmatch",
+        AdditionScheme.DropRes => "dropres",
+        AdditionScheme.TempMatchDropRes => "tempmatch-dropres",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    /// <summary>Display name as in the paper (Base, TauAnn, TM, DropRes, TM + DropRes).</summary>
+    public static string Display(AdditionScheme s) => s switch
+    {
+        AdditionScheme.Base => "Base",
+        AdditionScheme.TauAnn => "TauAnn",
+        AdditionScheme.TempMatch => "TM",
+        AdditionScheme.DropRes => "DropRes",
+        AdditionScheme.TempMatchDropRes => "TM + DropRes",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    /// <summary>Parses a command-line name; throws <see cref="ArgumentException"/> listing the allowed names.</summary>
+    public static AdditionScheme Parse(string text, string parameter = "scheme")
+    {
+        foreach (AdditionScheme s in Enum.GetValues<AdditionScheme>())
+            if (string.Equals(Name(s), text.Trim(), StringComparison.OrdinalIgnoreCase)) return s;
+        throw new ArgumentException($"{parameter} must be one of {string.Join(", ", Enum.GetValues<AdditionScheme>().Select(Name))} (got '{text}').", parameter);
+    }
+
+    /// <summary>Whether the scheme raises beta (TEMPMATCH).</summary>
+    public static bool UsesTempMatch(this AdditionScheme s) => s is AdditionScheme.TempMatch or AdditionScheme.TempMatchDropRes;
+    /// <summary>Whether the scheme uses DROPRES.</summary>
+    public static bool UsesDropRes(this AdditionScheme s) => s is AdditionScheme.DropRes or AdditionScheme.TempMatchDropRes;
+}

@@ -1,0 +1,142 @@
+using DiscreteGrad.Experiments.Data;
+using DiscreteGrad.Experiments.MnistAddition;
+using DiscreteGrad.Experiments.Runner;
+using DiscreteGrad.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Tests.Experiments;
+
+public sealed class MnistAdditionTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dg-mnadd-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    /// <summary>Synthetic 28x28 "digits": digit d lights a 4x4 block at a position of its own, plus seeded noise.</summary>
+    private static LabeledImages Synthetic(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var pixels = new byte[count * 784];
+        var labels = new byte[count];
+        for (int i = 0; i < count; i++)
+        {
+            int d = rng.Next(10);
+            labels[i] = (byte)d;
+            for (int p = 0; p < 784; p++) pixels[i * 784 + p] = (byte)rng.Next(40);
+            int r0 = 2 + (d / 5) * 12, c0 = 2 + (d % 5) * 5;
+            for (int r = 0; r < 4; r++) for (int c = 0; c < 4; c++) pixels[i * 784 + (r0 + r) * 28 + c0 + c] = 250;
+        }
+        return new LabeledImages(new IdxImages(pixels, count, 28, 28), labels);
+    }
+
+    private static MnistDataset Dataset()
+    {
+        var loc = new MnistLocation("/synthetic", MnistLocationSource.Option);
+        return new MnistDataset(Synthetic(600, 1), Synthetic(200, 2), new MnistFiles(loc, "a", "b", "c", "d"));
+    }
+
+    private static MnistAdditionConfig Small(AdditionScheme scheme) => new()
+    {
+        Scheme = scheme, TrainPairs = 96, TestPairs = 50, Epochs = 3, BatchSize = 16, UpdatesPerEpoch = 4, LearningRate = 1e-3, Seed = 4,
+    };
+
+    [Fact]
+    public void Hungarian_assignment_finds_the_best_permutation()
+    {
+        var rng = new Random(5);
+        for (int trial = 0; trial < 30; trial++)
+        {
+            var w = new double[5, 5];
+            for (int i = 0; i < 5; i++) for (int j = 0; j < 5; j++) w[i, j] = rng.Next(100);
+            var a = Assignment.Maximise(w);
+            Assert.Equal(5, a.Distinct().Count());
+            double got = Enumerable.Range(0, 5).Sum(i => w[i, a[i]]);
+            double best = Permutations(Enumerable.Range(0, 5).ToArray()).Max(p => Enumerable.Range(0, 5).Sum(i => w[i, p[i]]));
+            Assert.Equal(best, got);
+        }
+    }
+
+    private static IEnumerable<int[]> Permutations(int[] items) => items.Length <= 1
+        ? new[] { items }
+        : items.SelectMany(x => Permutations(items.Where(y => y != x).ToArray()).Select(p => new[] { x }.Concat(p).ToArray()));
+
+    [Fact]
+    public void Tuples_are_drawn_without_replacement_when_they_fit_and_sums_are_the_digit_sums()
+    {
+        var t = AdditionPairs.Draw(60, 30, 2, new Generator(1));
+        Assert.Equal(new long[] { 30, 2 }, t.shape);
+        Assert.Equal(60, t.reshape(-1).unique().Item1.shape[0]);
+        var r = AdditionPairs.Draw(10, 30, 3, new Generator(1));
+        Assert.True((r >= 0).all().item<bool>() && (r < 10).all().item<bool>());
+        using var pairs = new AdditionPairs(Dataset(), Small(AdditionScheme.Base), CPU);
+        var (images, digits, sums) = AdditionPairs.Gather(pairs.TrainImages, pairs.TrainLabels, pairs.TrainIndex.narrow(0, 0, 8));
+        Assert.Equal(new long[] { 8, 2, 1, 28, 28 }, images.shape);
+        Assert.True((sums == digits.sum(1)).all().item<bool>());
+        Assert.True((digits == pairs.TrainLabels.index_select(0, pairs.TrainIndex.narrow(0, 0, 8).reshape(-1)).view(8, 2)).all().item<bool>());
+    }
+
+    [Fact]
+    public void Schedules_advance_the_configured_number_of_times_per_epoch_and_reach_the_model()
+    {
+        using var pairs = new AdditionPairs(Dataset(), Small(AdditionScheme.TempMatchDropRes), CPU);
+        var task = new MnistAdditionTask(Small(AdditionScheme.TempMatchDropRes), pairs);
+        long spe = task.StepsPerEpoch;                 // 96 / 16 = 6 steps, 4 updates per epoch
+        Assert.Equal(6, spe);
+        for (long s = 0; s < task.TotalSteps; s++) Assert.InRange(task.UpdatesAt(s + 1) - task.UpdatesAt(s), 0, 1);
+        Assert.Equal(4, task.UpdatesAt(spe));
+        Assert.Equal(12, task.UpdatesAt(3 * spe));
+        Assert.Equal(new long[] { 6, 12, 18 }, Enumerable.Range(1, 18).Where(s => task.ShouldEvaluate(s)).Select(s => (long)s));
+        var model = (MnistAdditionModel)task.Model;
+        Assert.Equal(0, model.Digit.Node.Beta);     // TempMatch starts without noise
+        Assert.Equal(0, model.Digit.Alpha);         // and DropRes with the residual always on
+        for (long s = 0; s < spe; s++) task.TrainStep(s);
+        Assert.Equal(8 * (1 - Math.Exp(-0.008 * 4)), model.Digit.Node.Beta, 12);
+        Assert.Equal(4.0 / 500, model.Digit.Alpha, 12);
+        Assert.Equal(8, model.Digit.Node.Tau);
+    }
+
+    [Fact]
+    public void TauAnn_lowers_tau_and_base_keeps_everything_constant()
+    {
+        using var pairs = new AdditionPairs(Dataset(), Small(AdditionScheme.TauAnn), CPU);
+        var ann = new MnistAdditionTask(Small(AdditionScheme.TauAnn), pairs);
+        var b = new MnistAdditionTask(Small(AdditionScheme.Base), pairs);
+        for (long s = 0; s < 6; s++) { ann.TrainStep(s); b.TrainStep(s); }
+        var ma = (MnistAdditionModel)ann.Model;
+        var mb = (MnistAdditionModel)b.Model;
+        Assert.Equal(8 * Math.Exp(-0.008 * 4), ma.Digit.Node.Tau, 12);
+        Assert.Equal(1, ma.Digit.Node.Beta);
+        Assert.Equal((8.0, 1.0, 1.0), (mb.Digit.Node.Tau, mb.Digit.Node.Beta, mb.Digit.Alpha));
+        Assert.Equal(DropResMode.None, mb.Digit.DropRes);
+    }
+
+    [Fact]
+    public void A_resumed_run_matches_a_straight_run_bit_for_bit()
+    {
+        var cfg = Small(AdditionScheme.TempMatchDropRes);
+        using var pairs = new AdditionPairs(Dataset(), cfg, CPU);
+        var straight = new MnistAdditionTask(cfg, pairs);
+        var r1 = ExperimentRunner.Run(straight, new RunnerOptions(Path.Combine(_dir, "a"), LogEvery: 3, CheckpointEvery: 0, WriteReport: false));
+        string b = Path.Combine(_dir, "b");
+        ExperimentRunner.Run(new MnistAdditionTask(cfg, pairs), new RunnerOptions(b, LogEvery: 3, CheckpointEvery: 0, WriteReport: false, StopAtStep: 8));
+        var resumed = new MnistAdditionTask(cfg, pairs);
+        var r2 = ExperimentRunner.Run(resumed, new RunnerOptions(b, LogEvery: 3, CheckpointEvery: 0, Resume: true, WriteReport: false));
+        Assert.Equal(8, r2.StartStep);
+        var p1 = straight.Model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+        var p2 = resumed.Model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+        Assert.Equal(p1, p2);
+        Assert.Equal(r1.FinalEval["test_accuracy"], r2.FinalEval["test_accuracy"]);
+        Assert.InRange(r1.FinalEval["digit_accuracy"], 0.0, 1.0);
+        Assert.InRange(r1.FinalEval["categories_used"], 1, 10);
+    }
+
+    [Fact]
+    public void Bad_configuration_is_named()
+    {
+        Assert.Equal("Digits", Assert.ThrowsAny<ArgumentException>(() => (new MnistAdditionConfig { Digits = 1 }).Validate()).ParamName);
+        Assert.Equal("TauFloor", Assert.ThrowsAny<ArgumentException>(() => (new MnistAdditionConfig { TauFloor = 9 }).Validate()).ParamName);
+        Assert.Equal("--schemes", Assert.ThrowsAny<ArgumentException>(() => AdditionSchemes.Parse("nope", "--schemes")).ParamName);
+        Assert.Equal(AdditionScheme.TempMatchDropRes, AdditionSchemes.Parse("TempMatch-DropRes"));
+    }
+}
