@@ -36,11 +36,7 @@ public static class Bernoulli
         var s = Categorical.Sample(two, kind, options, generator, pinned, noise);
         var value = s.Value.select(-1, 0);
         var hard = s.Hard.select(-1, 0);
-        var probs = torch.sigmoid(logits);
-        var lp1 = torch.nn.functional.logsigmoid(logits);
-        var lp0 = torch.nn.functional.logsigmoid(-logits);
-        return new BernoulliSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), scope.MoveToOuter(probs),
-            scope.MoveToOuter(lp1), scope.MoveToOuter(lp0));
+        return new BernoulliSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), logits);
     }
 
     /// <summary>The two-class logits [theta, 0] [..., 2] of a Bernoulli node.</summary>

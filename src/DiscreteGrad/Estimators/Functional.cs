@@ -36,7 +36,6 @@ public static class Functional
     {
         var s = ReinMaxEstimator.Run(logits, tau, generator, sample);
         s.Hard.Dispose();
-        s.LogProbs.Dispose();
         return (s.Value, s.Probs);
     }
 
@@ -57,9 +56,7 @@ public static class Functional
 
     private static Tensor Release(CategoricalSample s)
     {
-        s.Hard.Dispose();
-        s.Probs.Dispose();
-        s.LogProbs.Dispose();
+        s.ReleaseAllButValue();
         return s.Value;
     }
 }

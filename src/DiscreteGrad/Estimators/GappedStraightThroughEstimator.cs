@@ -32,7 +32,6 @@ internal static class GappedStraightThroughEstimator
         m = m - m.mean(new long[] { -1 }, keepdim: true);
         var p = tau == 1.0 ? m.softmax(-1) : (m / tau).softmax(-1);
         var value = d + (p - p.detach());
-        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d),
-            scope.MoveToOuter(logits.softmax(-1)), scope.MoveToOuter(logits.log_softmax(-1)));
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);
     }
 }

@@ -34,8 +34,7 @@ internal static class GumbelRaoEstimator
         var gk = ConditionalGumbels(logits.detach(), d, k, generator, exponentialNoise);
         var p = GumbelRaoFunction.apply(logits, gk, tau)[0];
         var value = d + (p - p.detach());
-        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d),
-            scope.MoveToOuter(logits.softmax(-1)), scope.MoveToOuter(logits.log_softmax(-1)));
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);
     }
 
     /// <summary>gk [..., C, K]: conditional Gumbel noise given the one-hot sample, minus t (so theta + gk are the perturbed logits).</summary>

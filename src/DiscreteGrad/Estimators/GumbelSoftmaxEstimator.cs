@@ -34,8 +34,6 @@ internal static class GumbelSoftmaxEstimator
         var y = tau == 1.0 ? scores.softmax(-1) : (scores / tau).softmax(-1);
         var d = OneHot.Argmax(scores.detach());
         var value = hard ? d + (y - y.detach()) : y;
-        var probs = logits.softmax(-1);
-        var logProbs = logits.log_softmax(-1);
-        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), scope.MoveToOuter(probs), scope.MoveToOuter(logProbs));
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);
     }
 }

@@ -21,8 +21,7 @@ internal static class ReinMaxEstimator
         var outputs = ReinMaxFunction.apply(logits, d, tau);
         var value = outputs[0];
         var probs = outputs[1];
-        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), scope.MoveToOuter(probs),
-            scope.MoveToOuter(logits.log_softmax(-1)));
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits, scope.MoveToOuter(probs));
     }
 }
 

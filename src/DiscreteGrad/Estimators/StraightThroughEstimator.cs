@@ -18,7 +18,6 @@ internal static class StraightThroughEstimator
         var d = Categorical.ResolveSample(logits, generator, sample);
         var p = tau == 1.0 ? logits.softmax(-1) : (logits / tau).softmax(-1);
         var value = d + (p - p.detach());
-        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d),
-            scope.MoveToOuter(logits.softmax(-1)), scope.MoveToOuter(logits.log_softmax(-1)));
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);
     }
 }

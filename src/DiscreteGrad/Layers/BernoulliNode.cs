@@ -37,10 +37,7 @@ public sealed class BernoulliNode : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor logits)
     {
         var s = Sample(logits);
-        s.Hard.Dispose();
-        s.Probs.Dispose();
-        s.LogProbOne.Dispose();
-        s.LogProbZero.Dispose();
+        s.ReleaseAllButValue();
         return s.Value;
     }
 
@@ -58,7 +55,6 @@ public sealed class BernoulliNode : nn.Module<Tensor, Tensor>
                 : (torch.rand(logits.shape, dtype: logits.dtype, device: logits.device, generator: Generator) < torch.sigmoid(logits)).to(logits.dtype);
         }
         var value = hard.clone();
-        return new BernoulliSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), scope.MoveToOuter(torch.sigmoid(logits)),
-            scope.MoveToOuter(torch.nn.functional.logsigmoid(logits)), scope.MoveToOuter(torch.nn.functional.logsigmoid(-logits)));
+        return new BernoulliSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), logits);
     }
 }

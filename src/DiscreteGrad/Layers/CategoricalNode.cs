@@ -47,9 +47,7 @@ public sealed class CategoricalNode : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor logits)
     {
         var s = Sample(logits);
-        s.Hard.Dispose();
-        s.Probs.Dispose();
-        s.LogProbs.Dispose();
+        s.ReleaseAllButValue();
         return s.Value;
     }
 
@@ -61,7 +59,6 @@ public sealed class CategoricalNode : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var hard = EvalSampling == EvalSampling.Argmax ? OneHot.Argmax(logits.detach()) : OneHot.Sample(logits, Generator);
         var value = hard.clone();
-        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(hard),
-            scope.MoveToOuter(logits.softmax(-1)), scope.MoveToOuter(logits.log_softmax(-1)));
+        return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), logits);
     }
 }

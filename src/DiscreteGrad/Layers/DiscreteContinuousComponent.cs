@@ -84,7 +84,7 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
     {
         var o = Forward(u);
         o.Logits.Dispose(); o.ResidualUsed.Dispose();
-        o.Sample.Hard.Dispose(); o.Sample.Probs.Dispose(); o.Sample.LogProbs.Dispose();
+        o.Sample.ReleaseAllButValue();
         if (!ReferenceEquals(o.Sample.Value, o.Output)) o.Sample.Value.Dispose();
         return o.Output;
     }
@@ -111,7 +111,8 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
             var mask = used.reshape(new long[] { b }.Concat(Enumerable.Repeat(1L, (int)u.dim() - 1)).ToArray());
             v = v + mask * u;
         }
-        var sample = new CategoricalSample(scope.MoveToOuter(s.Value), scope.MoveToOuter(s.Hard), scope.MoveToOuter(s.Probs), scope.MoveToOuter(s.LogProbs));
-        return new ComponentOutput(scope.MoveToOuter(v), scope.MoveToOuter(theta), sample, scope.MoveToOuter(used));
+        var outTheta = scope.MoveToOuter(theta);
+        var sample = new CategoricalSample(scope.MoveToOuter(s.Value), scope.MoveToOuter(s.Hard), outTheta);
+        return new ComponentOutput(scope.MoveToOuter(v), outTheta, sample, scope.MoveToOuter(used));
     }
 }
