@@ -24,7 +24,7 @@ internal static class MnistAdditionCommand
     {
         var schemes = new Option<string>("--schemes") { Description = "Comma list of base, tauann, tempmatch, dropres, tempmatch-dropres.", DefaultValueFactory = _ => "tempmatch-dropres" };
         var seeds = OptionParsing.Int("--seeds", "Seeds per scheme (1, 2, ...).", 1, 1, 1000);
-        var epochs = OptionParsing.Int("--epochs", "Epochs (reference: 30).", 6, 1, 10_000);
+        var epochs = OptionParsing.Int("--epochs", "Epochs (the reference 30 by default).", 30, 1, 10_000);
         var digits = OptionParsing.Int("--digits", "Digits per example.", 2, 2, 16);
         var train = OptionParsing.Int("--train-pairs", "Training examples.", 30_000, 1, 10_000_000);
         var test = OptionParsing.Int("--test-pairs", "Test examples.", 5_000, 1, 10_000_000);
