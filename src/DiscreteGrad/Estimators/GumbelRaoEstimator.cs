@@ -86,44 +86,43 @@ internal sealed class GumbelRaoFunction : torch.autograd.MultiTensorFunction<Gum
         ctx.save_for_backward(new List<Tensor> { logits, gk });
         ctx.save_data("tau", tau);
         ctx.set_materialize_grads(false);
-        long k = gk.shape[^1];
-        long step = GumbelRaoEstimator.ChunkSize(logits, k);
         var p = torch.zeros_like(logits);
-        var tu = logits.unsqueeze(-1);
-        for (long a = 0; a < k; a += step)
-        {
-            using var cs = torch.NewDisposeScope();
-            long b = Math.Min(k, a + step);
-            var z = tu + gk.narrow(-1, a, b - a);
-            if (tau != 1.0) z = z / tau;
-            p.add_(z.softmax(-2).sum(-1));
-        }
-        return new List<Tensor> { p.div_(k) };
+        ForEachChunk(logits, gk, tau, s => p.add_(s.sum(-1)));
+        return new List<Tensor> { p.div_(gk.shape[^1]) };
     }
 
     public override List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> gradOutputs)
     {
+        if (gradOutputs.Count == 0 || gradOutputs[0] is null || gradOutputs[0].IsInvalid) return new List<Tensor> { null!, null!, null! };
         var saved = ctx.get_saved_variables();
         var logits = saved[0];
         var gk = saved[1];
         var tau = (double)ctx.get_data("tau");
-        if (gradOutputs.Count == 0 || gradOutputs[0] is null || gradOutputs[0].IsInvalid) return new List<Tensor> { null!, null!, null! };
         var v = gradOutputs[0].unsqueeze(-1);
+        var grad = torch.zeros_like(logits);
+        ForEachChunk(logits, gk, tau, s =>
+        {
+            var sv = s * v;
+            grad.add_((sv - s * sv.sum(-2, keepdim: true)).sum(-1));     // sum_k J(s_k)^T v over the chunk
+        });
+        grad.div_(gk.shape[^1] * tau);
+        return new List<Tensor> { grad, null!, null! };
+    }
+
+    /// <summary>Calls <paramref name="use"/> with s = softmax((theta + gk) / tau) over the categories, one chunk of the K draws
+    /// [..., C, chunk] at a time, each chunk's temporaries freed before the next.</summary>
+    private static void ForEachChunk(Tensor logits, Tensor gk, double tau, Action<Tensor> use)
+    {
+        using var outer = torch.NewDisposeScope();
         long k = gk.shape[^1];
         long step = GumbelRaoEstimator.ChunkSize(logits, k);
-        var grad = torch.zeros_like(logits);
         var tu = logits.unsqueeze(-1);
         for (long a = 0; a < k; a += step)
         {
             using var cs = torch.NewDisposeScope();
-            long b = Math.Min(k, a + step);
-            var z = tu + gk.narrow(-1, a, b - a);
+            var z = tu + gk.narrow(-1, a, Math.Min(k, a + step) - a);
             if (tau != 1.0) z = z / tau;
-            var s = z.softmax(-2);
-            var sv = s * v;
-            grad.add_((sv - s * sv.sum(-2, keepdim: true)).sum(-1));
+            use(z.softmax(-2));
         }
-        grad.div_(k * tau);
-        return new List<Tensor> { grad, null!, null! };
     }
 }

@@ -9,29 +9,17 @@ namespace DiscreteGrad.Layers;
 /// (two-class parameterisation [theta, 0], see <see cref="Bernoulli"/>). Training mode applies the estimator; eval mode
 /// returns 1[theta &gt; 0] (<see cref="EvalSampling.Argmax"/>) or a hard sample.
 /// </summary>
-public sealed class BernoulliNode : nn.Module<Tensor, Tensor>
+public sealed class BernoulliNode : StochasticNode
 {
-    private EstimatorOptions _options;
-
     /// <summary>Creates the node.</summary>
+    /// <param name="kind">Estimator used in training mode.</param>
+    /// <param name="options">tau, beta, gap, GR-MCK K (validated here).</param>
+    /// <param name="evalSampling">Eval-mode behaviour.</param>
+    /// <param name="generator">Random source of every draw of this node.</param>
     public BernoulliNode(EstimatorKind kind, EstimatorOptions? options = null, EvalSampling evalSampling = EvalSampling.Argmax,
-        Generator? generator = null) : base($"BernoulliNode({kind})")
+        Generator? generator = null) : base($"BernoulliNode({kind})", kind, options, evalSampling, generator)
     {
-        _options = options ?? new EstimatorOptions();
-        _options.Validate();
-        Kind = kind;
-        EvalSampling = evalSampling;
-        Generator = generator;
     }
-
-    /// <summary>The estimator used in training mode.</summary>
-    public EstimatorKind Kind { get; }
-    /// <summary>Eval-mode behaviour.</summary>
-    public EvalSampling EvalSampling { get; set; }
-    /// <summary>The node's random source.</summary>
-    public Generator? Generator { get; set; }
-    /// <summary>All hyperparameters.</summary>
-    public EstimatorOptions Options { get => _options; set { value.Validate(); _options = value; } }
 
     /// <summary>z with the estimator's gradient (training) or a hard z (eval).</summary>
     public override Tensor forward(Tensor logits)
@@ -44,7 +32,7 @@ public sealed class BernoulliNode : nn.Module<Tensor, Tensor>
     /// <summary>The full output of the node.</summary>
     public BernoulliSample Sample(Tensor logits)
     {
-        if (training) return Bernoulli.Sample(logits, Kind, _options, Generator);
+        if (training) return Bernoulli.Sample(logits, Kind, Options, Generator);
         Guard.BernoulliLogits(logits);
         using var scope = torch.NewDisposeScope();
         Tensor hard;

@@ -11,37 +11,17 @@ namespace DiscreteGrad.Layers;
 /// (argmax or a sample, see <see cref="EvalSampling"/>) without gradient.
 /// Tau and Beta are settable so that schedules (TempMatch, tau annealing) can drive them between steps.
 /// </summary>
-public sealed class CategoricalNode : nn.Module<Tensor, Tensor>
+public sealed class CategoricalNode : StochasticNode
 {
-    private EstimatorOptions _options;
-
     /// <summary>Creates the node.</summary>
     /// <param name="kind">Estimator used in training mode.</param>
     /// <param name="options">tau, beta, gap, GR-MCK K (validated here).</param>
     /// <param name="evalSampling">Eval-mode behaviour.</param>
     /// <param name="generator">Random source of every draw of this node.</param>
     public CategoricalNode(EstimatorKind kind, EstimatorOptions? options = null, EvalSampling evalSampling = EvalSampling.Argmax,
-        Generator? generator = null) : base($"CategoricalNode({kind})")
+        Generator? generator = null) : base($"CategoricalNode({kind})", kind, options, evalSampling, generator)
     {
-        _options = options ?? new EstimatorOptions();
-        _options.Validate();
-        Kind = kind;
-        EvalSampling = evalSampling;
-        Generator = generator;
     }
-
-    /// <summary>The estimator used in training mode.</summary>
-    public EstimatorKind Kind { get; }
-    /// <summary>Eval-mode behaviour.</summary>
-    public EvalSampling EvalSampling { get; set; }
-    /// <summary>The node's random source.</summary>
-    public Generator? Generator { get; set; }
-    /// <summary>All hyperparameters.</summary>
-    public EstimatorOptions Options { get => _options; set { value.Validate(); _options = value; } }
-    /// <summary>Temperature tau &gt; 0.</summary>
-    public double Tau { get => _options.Tau; set => Options = _options with { Tau = value }; }
-    /// <summary>Gumbel scale beta &gt;= 0.</summary>
-    public double Beta { get => _options.Beta; set => Options = _options with { Beta = value }; }
 
     /// <summary>The value to use downstream (training: estimator output; eval: hard one-hot).</summary>
     public override Tensor forward(Tensor logits)
@@ -54,7 +34,7 @@ public sealed class CategoricalNode : nn.Module<Tensor, Tensor>
     /// <summary>The full output: value, hard sample, probabilities and log-probabilities.</summary>
     public CategoricalSample Sample(Tensor logits)
     {
-        if (training) return Categorical.Sample(logits, Kind, _options, Generator);
+        if (training) return Categorical.Sample(logits, Kind, Options, Generator);
         Guard.CategoricalLogits(logits);
         using var scope = torch.NewDisposeScope();
         var hard = EvalSampling == EvalSampling.Argmax ? OneHot.Argmax(logits.detach()) : OneHot.Sample(logits, Generator);
