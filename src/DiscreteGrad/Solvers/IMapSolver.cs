@@ -8,6 +8,9 @@ namespace DiscreteGrad.Solvers;
 /// <para>Contract: <c>Solve</c> takes weights [B, ...] (B independent instances) and returns a 0/1 tensor of the same
 /// shape; it must not keep references to its argument, must not need gradients, and may be called several times per
 /// training step (once in the forward pass and once or twice in the backward pass of I-MLE).</para>
+/// <para>Inside the I-MLE layers <c>Solve</c> runs within a TorchSharp dispose scope: temporaries it creates are freed
+/// afterwards, and a tensor it wants to keep beyond the call (a log, a cache) must leave the scope
+/// (<c>DetachFromDisposeScope()</c>).</para>
 /// </summary>
 public interface IMapSolver
 {
