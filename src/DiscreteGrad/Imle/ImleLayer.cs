@@ -1,0 +1,115 @@
+using DiscreteGrad.Solvers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Imle;
+
+/// <summary>
+/// Implicit Maximum Likelihood Estimation (I-MLE; Niepert, Minervini, Franceschi, NeurIPS 2021, "Implicit MLE:
+/// Backpropagating Through Discrete Exponential Family Distributions") and its adaptive variant (AIMLE; Minervini,
+/// Franceschi, Niepert, AAAI 2023): turns a batched MAP solver into a layer with a gradient.
+/// <para>Forward, for theta [B, ...]: eps ~ noise, [B*S, ...] (S samples per instance); z = MAP(theta + T_in eps), where
+/// "+" repeats theta_b over its S rows. The output is z [B*S, ...] or its mean [B, ...] (<see cref="SampleLayout"/>).</para>
+/// <para>Backward, with the per-sample upstream gradient dz and the SAME eps (saved by the forward pass), for a maximising
+/// solver:
+/// forward difference: g = (MAP(theta + T_t eps) - MAP(theta - lambda dz + T_t eps)) / lambda, the first term being the forward
+/// sample when T_t = T_in; central difference: g = (MAP(theta + lambda dz + T_t eps) - MAP(theta - lambda dz + T_t eps)) / (2 lambda).
+/// For a minimising solver (<see cref="ImleOptions.Minimise"/>) the perturbation changes sign (theta' = theta + lambda dz) and
+/// so does g. lambda and the 1/lambda factor come from <see cref="ImleOptions.Target"/> (fixed, or
+/// AIMLE's lambda = beta ||theta|| / ||dz||). The gradient of theta_b is the mean of g over its S samples.</para>
+/// <para>Each backward pass calls the solver once (forward difference, T_t = T_in) or twice (otherwise) on [B*S, ...].</para>
+/// </summary>
+/// <example>
+/// <code>
+/// var imle = new ImleLayer(new TopKSolver(k: 3), new ImleOptions { Noise = ImleNoise.SumOfGamma(k: 3), Target = new AdaptiveImleTarget(targetNonZeros: 6) });
+/// var z = imle.Forward(logits);            // [B, n] 0/1, exactly 3 ones per row
+/// var loss = lossFn(z, y);
+/// loss.backward();                          // logits.grad holds the AIMLE estimate
+/// </code>
+/// </example>
+public sealed class ImleLayer
+{
+    private readonly ImleBackward _rule;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="solver">The batched MAP solver.</param>
+    /// <param name="options">Noise, temperatures, samples, target, difference, direction, layout (validated here).</param>
+    /// <param name="generator">Random source of the noise; null uses TorchSharp's default generator.</param>
+    public ImleLayer(IMapSolver solver, ImleOptions? options = null, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(solver);
+        Options = options ?? new ImleOptions();
+        Options.Validate();
+        Solver = solver;
+        Generator = generator;
+        _rule = new ImleBackward(this);
+    }
+
+    /// <summary>The wrapped solver.</summary>
+    public IMapSolver Solver { get; }
+    /// <summary>The options.</summary>
+    public ImleOptions Options { get; }
+    /// <summary>Random source of the noise.</summary>
+    public Generator? Generator { get; set; }
+
+    /// <summary>The adaptive target's state for checkpoints, or null with a fixed target.</summary>
+    public AdaptiveImleTargetState? GetTargetState() => (Options.Target as AdaptiveImleTarget)?.GetState();
+
+    /// <summary>Restores the adaptive target's state; throws <see cref="InvalidOperationException"/> with a fixed target.</summary>
+    public void LoadTargetState(AdaptiveImleTargetState state)
+    {
+        if (Options.Target is not AdaptiveImleTarget adaptive)
+            throw new InvalidOperationException("LoadTargetState needs an AdaptiveImleTarget; this layer has a fixed target.");
+        adaptive.LoadState(state);
+    }
+
+    /// <summary>Samples z = MAP(theta + T_in eps) with the I-MLE gradient attached.</summary>
+    /// <param name="theta">Weights [B, ...] (the solver's input shape for B instances).</param>
+    /// <param name="noise">Optional pinned unscaled noise eps [B*S, ...] (row b*S + s); null draws it from <see cref="Options"/>.Noise.</param>
+    /// <returns>z [B*S, ...] (<see cref="SampleLayout.Stacked"/>) or the mean over samples [B, ...] (<see cref="SampleLayout.Mean"/>).</returns>
+    public Tensor Forward(Tensor theta, Tensor? noise = null)
+    {
+        PerturbAndMap.CheckTheta(theta);
+        var o = Options;
+        using var scope = torch.NewDisposeScope();
+        var eps = PerturbAndMap.Noise(theta, o.Samples, o.Noise, Generator, noise);
+        var output = PerturbAndMapFunction.apply(theta, eps, o.InputTemperature, o.Samples, o.Layout, Solver, (IPerturbAndMapBackward)_rule)[0];
+        return scope.MoveToOuter(output);
+    }
+
+    private sealed class ImleBackward : IPerturbAndMapBackward
+    {
+        private readonly ImleLayer _layer;
+        public ImleBackward(ImleLayer layer) => _layer = layer;
+
+        public Tensor Backward(Tensor theta, Tensor noise, Tensor z, Tensor dz)
+        {
+            var o = _layer.Options;
+            int samples = o.Samples;
+            long batch = theta.shape[0];
+            double sign = o.Minimise ? -1.0 : 1.0;
+            double lambda = o.Target.ComputeLambda(theta, dz);
+            var thetaRep = PerturbAndMap.Repeat(theta, samples);
+            var baseWeights = o.TargetTemperature == 0 ? thetaRep : thetaRep + noise * o.TargetTemperature;
+            Tensor difference;
+            if (lambda == 0)
+                difference = torch.zeros_like(z);
+            else
+            {
+                var step = dz * (sign * lambda);
+                if (o.Difference == FiniteDifference.Forward)
+                {
+                    var zBase = o.TargetTemperature == o.InputTemperature ? z : PerturbAndMap.Solve(_layer.Solver, baseWeights);
+                    difference = zBase - PerturbAndMap.Solve(_layer.Solver, baseWeights - step);
+                }
+                else
+                {
+                    difference = (PerturbAndMap.Solve(_layer.Solver, baseWeights + step) - PerturbAndMap.Solve(_layer.Solver, baseWeights - step)) * 0.5;
+                }
+                if (o.Minimise) difference = difference.neg();
+            }
+            var gradient = o.Target.Process(PerturbAndMap.Split(difference, batch, samples), lambda);
+            return samples == 1 ? gradient.squeeze(1) : gradient.mean(new long[] { 1 });
+        }
+    }
+}
