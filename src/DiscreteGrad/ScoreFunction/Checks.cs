@@ -47,15 +47,21 @@ internal static class Checks
     /// </summary>
     public static void BroadcastsTo(Tensor b, Tensor target, string name, string targetName)
     {
+        if (!Broadcastable(b, target))
+            throw new ArgumentException(
+                $"{name} must broadcast to the shape of {targetName} {Show(target.shape)} without enlarging it (got {Show(b.shape)}).", name);
+    }
+
+    /// <summary>True when <paramref name="b"/> broadcasts to <paramref name="target"/>'s shape without enlarging it.</summary>
+    public static bool Broadcastable(Tensor b, Tensor target)
+    {
         bool ok = b.dim() <= target.dim();
         for (int i = 1; ok && i <= b.dim(); i++)
         {
             long bd = b.shape[^i], td = target.shape[^i];
             ok = bd == td || bd == 1;
         }
-        if (!ok)
-            throw new ArgumentException(
-                $"{name} must broadcast to the shape of {targetName} {Show(target.shape)} without enlarging it (got {Show(b.shape)}).", name);
+        return ok;
     }
 
     /// <summary>At least <paramref name="min"/> samples along dimension 0.</summary>

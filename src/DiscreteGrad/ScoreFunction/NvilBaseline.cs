@@ -29,8 +29,8 @@ public sealed class NvilBaseline
     private double _mBiased, _vBiased;
 
     /// <summary>Creates the control variates.</summary>
-    /// <param name="network">c_psi: maps the input x to values broadcastable to f (e.g. [B] or [B, 1] for f [B] or [S, B]).
-    /// Null: centring and normalisation only.</param>
+    /// <param name="network">c_psi: maps the input x to values broadcastable to f, e.g. [B] for f [B] or [S, B]; a trailing
+    /// singleton ([B, 1]) is dropped when needed. Null: centring and normalisation only.</param>
     /// <param name="decay">Decay of the running mean and variance, in (0, 1).</param>
     /// <param name="normaliseVariance">Divide by max(1, running std) (NVIL's variance normalisation).</param>
     public NvilBaseline(nn.Module<Tensor, Tensor>? network = null, double decay = 0.9, bool normaliseVariance = true)
@@ -73,8 +73,9 @@ public sealed class NvilBaseline
         if (Network is not null)
         {
             var c = Network.call(input!.detach());
-            if (!c.shape.SequenceEqual(fd.shape) && c.dim() == fd.dim() + 1 && c.shape[^1] == 1) c = c.squeeze(-1);
-            Checks.BroadcastsTo(c, fd, "network output", nameof(f));
+            // A trailing singleton ([B, 1] from a Linear(., 1)) is dropped when the output would not broadcast otherwise.
+            if (!Checks.Broadcastable(c, fd) && c.dim() >= 1 && c.shape[^1] == 1) c = c.squeeze(-1);
+            Checks.BroadcastsTo(c, fd, nameof(input), nameof(f));
             residual = centred - c.detach();
             loss = (centred - c).pow(2).mean();
         }
