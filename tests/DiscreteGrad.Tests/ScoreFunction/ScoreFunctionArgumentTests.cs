@@ -50,6 +50,8 @@ public class ScoreFunctionArgumentTests
         Throws("sample", () => Reinforce.Bernoulli(Phi, z => z.sum(-1), sample: tensor(new[] { 0.5, 1.0 })), "0 and 1");
         Throws("uniform", () => Arm.Bernoulli(Phi, z => z.sum(-1), uniform: tensor(new[] { 0.5 })), "shape");
         Throws("uniform", () => DisArm.Bernoulli(Phi, z => z.sum(-1), uniform: tensor(new[] { 0.5, 1.5 })), "[0, 1]");
+        Throws("uniform", () => DisArm.Categorical(Logits, z => z.sum(new long[] { -1, -2 }), uniform: tensor(new double[,] { { 0.5, 0.5, 0.5 } })), "[1, 2]");
+        Throws("uniform", () => DisArm.Categorical(Logits, z => z.sum(new long[] { -1, -2 }), uniform: tensor(new double[,] { { 0.5, -0.5 } })), "[0, 1]");
         // f must keep leading dimensions and drop the category dimension.
         Throws("f", () => Reinforce.Categorical(Logits, z => z.sum(-2)), "leading part");
         Throws("f", () => MuProp.Categorical(Logits, z => z), "leading part");
@@ -72,6 +74,7 @@ public class ScoreFunctionArgumentTests
         Throws("logits", () => Darn.Bernoulli(badPhi, z => z.sum(-1)), "finite");
         Throws("logits", () => Arm.Bernoulli(badPhi, z => z.sum(-1)), "finite");
         Throws("logits", () => DisArm.Bernoulli(badPhi, z => z.sum(-1)), "finite");
+        Throws("logits", () => DisArm.Categorical(bad, z => z.sum(new long[] { -1, -2 })), "finite");
         Throws("logits", () => Samples.Categorical(tensor(new double[,] { { 0.3 } })), "K >= 2");
         Throws("f", () => Reinforce.Surrogate(tensor(new[] { double.NaN }), zeros(1)), "finite");
         Throws("f", () => new MovingAverageBaseline().Compute(tensor(new[] { double.PositiveInfinity })), "finite");

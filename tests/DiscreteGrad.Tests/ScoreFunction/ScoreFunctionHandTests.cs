@@ -133,6 +133,28 @@ public class ScoreFunctionHandTests
     }
 
     [Fact]
+    public void Categorical_DisArm_stick_breaking_by_hand()
+    {
+        // theta = log(0.2, 0.3, 0.5): sigmoid(eta) = (0.2 / 1, 0.3 / 0.8) = (0.2, 0.375).
+        var theta = tensor(new[] { Math.Log(0.2), Math.Log(0.3), Math.Log(0.5) }, dtype: F64);
+        var eta = DisArm.StickBreakingLogits(theta);
+        TorchAssert.Close(new[] { 0.2, 0.375 }, sigmoid(eta), 1e-12, "sigmoid(eta)");
+        // u = (0.9, 0.1): b = (0.9 < 0.2, 0.1 < 0.375) = (0, 1) -> z = e_2; b~ = (0.1 < 0.2, 0.9 < 0.375) = (1, 0) -> z~ = e_1.
+        double[] fv = { 1.0, 5.0, -2.0 };
+        Func<Tensor, Tensor> f = z => (z * tensor(fv, dtype: F64)).sum(-1);
+        var r = DisArm.Categorical(theta, f, uniform: tensor(new[] { 0.9, 0.1 }, dtype: F64));
+        TorchAssert.Close(new[] { 0.0, 1.0, 0.0 }, r.Sample, 0, "z");
+        TorchAssert.Close(new[] { 1.0, 0.0, 0.0 }, r.Antithetic, 0, "z~");
+        // g_k = 1/2 (-1)^{b~_k} 1[b_k != b~_k] sigmoid(|eta_k|) (f(z) - f(z~)) with f(z) - f(z~) = 4.
+        double s0 = 1 - 0.2, s1 = 1 - 0.375;                                                  // sigmoid(|eta|) (both eta < 0)
+        TorchAssert.Close(new[] { 0.5 * -1 * s0 * 4, 0.5 * 1 * s1 * 4 }, r.LogitGradient, 1e-12, "g_eta");
+        Assert.Equal(3.0, r.Surrogate.item<double>(), 12);
+        // All-zero b picks the last category.
+        var last = DisArm.Categorical(theta, f, uniform: tensor(new[] { 0.99, 0.99 }, dtype: F64));
+        TorchAssert.Close(new[] { 0.0, 0.0, 1.0 }, last.Sample, 0, "z (none)");
+    }
+
+    [Fact]
     public void Score_function_gradients_compose_with_upstream_and_downstream_parameters()
     {
         // logits = A x (A upstream), f(z; w) = (z . w)^2 + sin(z . w) (w downstream, pathwise). The expectation of the
