@@ -5,4 +5,5 @@ var root = new RootCommand("discretegrad: experiments with gradient estimators f
 root.Subcommands.Add(PolynomialCommand.Create(args));
 root.Subcommands.Add(MnistAdditionCommand.Create(args));
 root.Subcommands.Add(FigureBetaToyCommand.Create(args));
+root.Subcommands.Add(FigureSimplexCommand.Create(args));
 return await root.Parse(args).InvokeAsync();
