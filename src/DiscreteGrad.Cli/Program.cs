@@ -6,4 +6,5 @@ root.Subcommands.Add(PolynomialCommand.Create(args));
 root.Subcommands.Add(MnistAdditionCommand.Create(args));
 root.Subcommands.Add(FigureBetaToyCommand.Create(args));
 root.Subcommands.Add(FigureSimplexCommand.Create(args));
+root.Subcommands.Add(FigureTemperatureCommand.Create(args));
 return await root.Parse(args).InvokeAsync();
