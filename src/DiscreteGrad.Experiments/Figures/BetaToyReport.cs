@@ -127,7 +127,8 @@ public static class BetaToyReport
         sb.Append("Command:\n\n```\n").Append(commandLine).Append("\n```\n\n");
         sb.Append($"![beta toy]({pngPath})\n\n");
         sb.Append($"Curves: mean over runs of the run's average over {BetaToyReport.BinWidth(config.Steps)}-step bins; bands: ± one std over runs " +
-                  "(on the log axis the lower edge is mean²/(mean + std) where mean − std ≤ 0).\n\n");
+                  "(on the log axis the lower edge is mean²/(mean + std) where mean − std ≤ 0). Bottom right: the bin means of |dL/dθ| " +
+                  "against the bin means of θ₁ − θ₂ (one point per bin), i.e. the gradient at a given degree of saturation.\n\n");
         sb.Append($"Windows: early = steps 0–{w - 1}, late = steps {config.Steps - w}–{config.Steps - 1}; a run's value is its mean over the " +
                   "window; mean ± std over runs.\n\n");
         sb.Append(MarkdownTable.Render(
@@ -141,6 +142,9 @@ public static class BetaToyReport
         sb.Append('\n').Append(Reading(summaries)).Append('\n');
         return sb.ToString();
     }
+
+    /// <summary>A std below 1e-9 of |mean| is rounding noise of a deterministic quantity: 0.</summary>
+    private static double Denoised(double std, double mean) => std <= 1e-9 * Math.Abs(mean) ? 0 : std;
 
     private static string Ratio(BetaToySummary s, IReadOnlyList<BetaToySummary> all)
     {
@@ -160,7 +164,7 @@ public static class BetaToyReport
         sb.Append($"- Late in training the gradient magnitude at β = {R(hi.Beta)} is {F(hi.LateGradMean / lo.LateGradMean, 2)}× that at β = {R(lo.Beta)}; " +
                   (lateIncreasing ? "it increases monotonically with β." : "it is not monotone in β over this grid.") + "\n");
         bool spreadIncreasing = sorted.Zip(sorted.Skip(1)).All(p => p.Second.EarlyGradStd >= p.First.EarlyGradStd);
-        sb.Append($"- Early in training the spread over runs of |dL/dθ| is {G(lo.EarlyGradStd)} at β = {R(lo.Beta)} and {G(hi.EarlyGradStd)} at β = {R(hi.Beta)}" +
+        sb.Append($"- Early in training the spread over runs of |dL/dθ| is {G(Denoised(lo.EarlyGradStd, lo.EarlyGradMean))} at β = {R(lo.Beta)} and {G(Denoised(hi.EarlyGradStd, hi.EarlyGradMean))} at β = {R(hi.Beta)}" +
                   (spreadIncreasing ? " (non-decreasing in β): less noise for smaller β, as in the paper." : " (not monotone in β).") + "\n");
         var bestEarly = sorted.MaxBy(s => s.EarlyProb1Mean)!;
         sb.Append($"- After the early window the mean p₁ is highest at β = {R(bestEarly.Beta)} ({F(bestEarly.EarlyProb1Mean)}) and " +

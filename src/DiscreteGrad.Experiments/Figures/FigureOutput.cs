@@ -27,7 +27,8 @@ public static class FigureOutput
         if (markdownPath is null) return (null, null);
         var docsDir = Path.GetDirectoryName(Path.GetFullPath(markdownPath))!;
         Directory.CreateDirectory(docsDir);
-        var target = Path.Combine(docsDir, Path.GetFileNameWithoutExtension(markdownPath) + ".png");
+        // Same folder as the markdown, spelled as the caller spelled it (relative stays relative).
+        var target = Path.Combine(Path.GetDirectoryName(markdownPath) ?? "", Path.GetFileNameWithoutExtension(markdownPath) + ".png");
         if (Path.GetFullPath(target) != Path.GetFullPath(png)) File.Copy(png, target, overwrite: true);
         File.WriteAllText(markdownPath, markdown(Path.GetRelativePath(docsDir, target).Replace('\\', '/')), new UTF8Encoding(false));
         return (target, markdownPath);
