@@ -27,12 +27,28 @@ public static class LinePlot
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(layout);
-        ArgumentNullException.ThrowIfNull(series);
         if (layout.Width < 100 || layout.Height < 100)
             throw new ArgumentOutOfRangeException(nameof(layout), "the PNG must be at least 100 x 100 pixels.");
+        using var plot = Create(layout, series);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        plot.SavePng(path, layout.Width, layout.Height);
+    }
+
+    /// <summary>
+    /// Builds the plot of <see cref="SavePng"/> without saving it (the caller owns and disposes it), e.g. to place it as
+    /// one panel of a grid. <see cref="LinePlotLayout.Width"/> and <see cref="LinePlotLayout.Height"/> are not used here.
+    /// </summary>
+    /// <param name="layout">Title, axis labels and log-y.</param>
+    /// <param name="series">The lines, each with its band, if any.</param>
+    /// <param name="legend">Where the legend goes (default upper right).</param>
+    public static Plot Create(LinePlotLayout layout, IReadOnlyList<LineSeries> series, Alignment legend = Alignment.UpperRight)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(series);
         foreach (var s in series) Check(s);
 
-        using var plot = new Plot();
+        var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         for (int i = 0; i < series.Count; i++)
         {
@@ -75,11 +91,8 @@ public static class LinePlot
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
         }
-        plot.ShowLegend(Alignment.UpperRight);
-
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        plot.SavePng(path, layout.Width, layout.Height);
+        plot.ShowLegend(legend);
+        return plot;
     }
 
     /// <summary>

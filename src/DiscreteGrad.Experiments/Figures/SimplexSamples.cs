@@ -1,0 +1,153 @@
+using DiscreteGrad.Estimators;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Experiments.Figures;
+
+/// <summary>One panel of the simplex figure: a temperature and a Gumbel scale.</summary>
+/// <param name="Tau">Gumbel-softmax temperature, &gt; 0.</param>
+/// <param name="Beta">Gumbel scale, &gt;= 0.</param>
+/// <param name="Row">"tau" for the tau-annealing row, "beta" for the beta-increase row.</param>
+public sealed record SimplexSetting(double Tau, double Beta, string Row);
+
+/// <summary>
+/// Settings of the simplex figure of the DCCG paper (Figure 5): Gumbel-softmax samples softmax((theta + g) / tau),
+/// g ~ Gumbel(0, beta), for 3 categories, under tau annealing (beta fixed) and under beta increase (tau fixed).
+/// </summary>
+public sealed record SimplexConfig
+{
+    /// <summary>Logits theta (the paper: (2, 0.5, 1)).</summary>
+    public IReadOnlyList<double> Theta { get; init; } = new[] { 2.0, 0.5, 1.0 };
+
+    /// <summary>Temperatures of the top row (tau annealing), in the order drawn.</summary>
+    public IReadOnlyList<double> Taus { get; init; } = new[] { 10.0, 2.0, 1.0, 0.5, 0.1 };
+
+    /// <summary>Gumbel scale of the top row.</summary>
+    public double TopBeta { get; init; } = 1.0;
+
+    /// <summary>Gumbel scales of the bottom row (beta increase), in the order drawn.</summary>
+    public IReadOnlyList<double> Betas { get; init; } = new[] { 0.0, 0.5, 1.0, 2.0, 8.0 };
+
+    /// <summary>Temperature of the bottom row.</summary>
+    public double BottomTau { get; init; } = 1.0;
+
+    /// <summary>Samples per panel.</summary>
+    public int Samples { get; init; } = 2000;
+
+    /// <summary>A sample is "near a corner" when its largest probability exceeds this.</summary>
+    public double CornerThreshold { get; init; } = 0.9;
+
+    /// <summary>Seed: every panel draws from a fresh generator with this seed, so all panels share the same standard Gumbel
+    /// draws (the panels differ only by tau and beta).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>The panels: the top row (taus at <see cref="TopBeta"/>), then the bottom row (betas at <see cref="BottomTau"/>).</summary>
+    public IReadOnlyList<SimplexSetting> Settings()
+        => Taus.Select(t => new SimplexSetting(t, TopBeta, "tau")).Concat(Betas.Select(b => new SimplexSetting(BottomTau, b, "beta"))).ToArray();
+
+    /// <summary>Checks the settings; throws <see cref="ArgumentException"/> naming the offending one.</summary>
+    public void Validate()
+    {
+        if (Theta is null || Theta.Count != 3 || Theta.Any(t => !double.IsFinite(t)))
+            throw new ArgumentException("theta must be 3 finite logits.", "theta");
+        if (Taus is null || Taus.Count == 0) throw new ArgumentException("need at least one tau.", "taus");
+        if (Betas is null || Betas.Count == 0) throw new ArgumentException("need at least one beta.", "betas");
+        foreach (var t in Taus) Guard.Temperature(t, "taus");
+        foreach (var b in Betas) Guard.Scale(b, "betas");
+        Guard.Scale(TopBeta, "top-beta");
+        Guard.Temperature(BottomTau, "bottom-tau");
+        Guard.AtLeast(Samples, 1, "samples");
+        if (!(CornerThreshold >= 1.0 / 3) || !(CornerThreshold < 1))
+            throw new ArgumentOutOfRangeException("threshold", CornerThreshold, $"threshold must be in [1/3, 1) (got {CornerThreshold}).");
+    }
+}
+
+/// <summary>The samples of one panel and the numbers that summarise them.</summary>
+/// <param name="Setting">Temperature and scale.</param>
+/// <param name="Points">[n, 3] samples on the simplex.</param>
+/// <param name="NearCornerFraction">Fraction of samples whose largest probability exceeds the threshold.</param>
+/// <param name="CornerShares">Among the near-corner samples, the fraction at each corner (NaN when there are none).</param>
+/// <param name="ArgmaxShares">Over all samples, the fraction whose largest entry is each category.</param>
+/// <param name="MeanMax">Mean over samples of the largest probability.</param>
+public sealed record SimplexPanel(SimplexSetting Setting, double[,] Points, double NearCornerFraction, double[] CornerShares,
+    double[] ArgmaxShares, double MeanMax)
+{
+    /// <summary>Total variation distance between <see cref="CornerShares"/> and the uniform distribution over the 3 corners
+    /// (0: the near-corner samples are spread evenly; 2/3: all at one corner); NaN when there are no near-corner samples.</summary>
+    public double CornerTvToUniform => 0.5 * CornerShares.Sum(c => Math.Abs(c - 1.0 / 3));
+}
+
+/// <summary>The Gumbel-softmax samples on the 3-simplex of the DCCG paper's Figure 5.</summary>
+public static class SimplexSamples
+{
+    /// <summary>
+    /// <paramref name="n"/> samples softmax((theta + g) / tau), g ~ Gumbel(0, beta), from
+    /// <see cref="Functional.GumbelSoftmax"/> in float64; returns [n, K].
+    /// </summary>
+    public static double[,] Sample(IReadOnlyList<double> theta, double tau, double beta, int n, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(theta);
+        ArgumentNullException.ThrowIfNull(generator);
+        Guard.AtLeast(n, 1, nameof(n));
+        using var scope = torch.NewDisposeScope();
+        var logits = torch.tensor(theta.ToArray(), dtype: ScalarType.Float64).unsqueeze(0).expand(n, theta.Count).contiguous();
+        var y = Functional.GumbelSoftmax(logits, tau, beta, hard: false, generator: generator);
+        var flat = y.data<double>().ToArray();
+        var result = new double[n, theta.Count];
+        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
+        return result;
+    }
+
+    /// <summary>Draws and summarises every panel of the configuration.</summary>
+    public static IReadOnlyList<SimplexPanel> Run(SimplexConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        var panels = new List<SimplexPanel>();
+        foreach (var s in config.Settings())
+        {
+            using var generator = new Generator(config.Seed);
+            var points = Sample(config.Theta, s.Tau, s.Beta, config.Samples, generator);
+            panels.Add(Summarize(s, points, config.CornerThreshold));
+        }
+        return panels;
+    }
+
+    /// <summary>Computes the near-corner fraction, the corner shares, the argmax shares and the mean largest probability.</summary>
+    public static SimplexPanel Summarize(SimplexSetting setting, double[,] points, double threshold)
+    {
+        ArgumentNullException.ThrowIfNull(setting);
+        ArgumentNullException.ThrowIfNull(points);
+        int n = points.GetLength(0), k = points.GetLength(1);
+        var corner = new double[k];
+        var argmax = new double[k];
+        int near = 0;
+        double sumMax = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int best = 0;
+            for (int j = 1; j < k; j++)
+                if (points[i, j] > points[i, best]) best = j;
+            argmax[best]++;
+            sumMax += points[i, best];
+            if (points[i, best] > threshold)
+            {
+                near++;
+                corner[best]++;
+            }
+        }
+        for (int j = 0; j < k; j++)
+        {
+            corner[j] = near == 0 ? double.NaN : corner[j] / near;
+            argmax[j] /= n;
+        }
+        return new SimplexPanel(setting, points, (double)near / n, corner, argmax, sumMax / n);
+    }
+
+    /// <summary>
+    /// Barycentric coordinates of a point p on the 3-simplex in the plane: category 1 at the top (0.5, sqrt(3)/2),
+    /// category 2 at the bottom left (0, 0), category 3 at the bottom right (1, 0).
+    /// </summary>
+    public static (double X, double Y) ToPlane(double p1, double p2, double p3)
+        => (0.5 * p1 + 0.0 * p2 + 1.0 * p3, Math.Sqrt(3) / 2 * p1);
+}
