@@ -51,7 +51,8 @@ public static class LinePlot
             var line = Points(s.X, s.Y, s.Y, layout.LogY);
             var scatter = plot.Add.ScatterLine(line.Select(b => b.X).ToArray(), line.Select(b => b.Lo).ToArray());
             scatter.Color = color;
-            scatter.LineWidth = 2;
+            // Earlier series are drawn wider, so a later series that coincides with one leaves it visible as a halo.
+            scatter.LineWidth = 1.5f + 1.0f * (series.Count - 1 - i);
             scatter.LegendText = s.Label;
         }
 
