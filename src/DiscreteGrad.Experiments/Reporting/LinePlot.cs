@@ -52,7 +52,7 @@ public static class LinePlot
             var scatter = plot.Add.ScatterLine(line.Select(b => b.X).ToArray(), line.Select(b => b.Lo).ToArray());
             scatter.Color = color;
             // Earlier series are drawn wider, so a later series that coincides with one leaves it visible as a halo.
-            scatter.LineWidth = 1.5f + 1.0f * (series.Count - 1 - i);
+            scatter.LineWidth = 2.0f + 0.6f * (series.Count - 1 - i);
             scatter.LegendText = s.Label;
         }
 
@@ -86,7 +86,8 @@ public static class LinePlot
     /// <summary>
     /// Ticks of a log10 axis whose data span [lo, hi] (in log10 units). The labelled (major) ticks are the first of these
     /// sets that puts at least three labels in the span: m x 10^k for m in {1}, {1, 2, 5}, {1, ..., 9}, {1.0, 1.1, ..., 9.9};
-    /// the next finer set gives the unlabelled minor ticks. Positions are log10 values; labels are the values themselves.
+    /// the next finer set gives the unlabelled minor ticks; at the finest set only every n-th tick is labelled, so that at
+    /// most <see cref="MaxLogLabels"/> labels are drawn. Positions are log10 values; labels are the values themselves.
     /// </summary>
     public static IReadOnlyList<(double Position, string Label, bool Major)> LogTicks(double lo, double hi)
     {
@@ -117,10 +118,26 @@ public static class LinePlot
                     result.Add((pos, major ? v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture) : "", major));
                 }
             }
-            if (result.Count(t => t.Item3) >= 3 || level == levels.Length - 1) return result;
+            int labels = result.Count(t => t.Item3);
+            if (labels >= 3) return result;
+            if (level == levels.Length - 1)
+            {
+                int every = (int)Math.Ceiling(labels / (double)MaxLogLabels);
+                var thinned = new List<(double, string, bool)>(result.Count);
+                int j = 0;
+                foreach (var t in result)
+                {
+                    bool keep = t.Item3 && j++ % every == 0;
+                    thinned.Add((t.Item1, keep ? t.Item2 : "", keep));
+                }
+                return thinned;
+            }
         }
         throw new InvalidOperationException("unreachable");
     }
+
+    /// <summary>Most labels on a log axis (see <see cref="LogTicks"/>).</summary>
+    public const int MaxLogLabels = 10;
 
     private static void Check(LineSeries s)
     {
