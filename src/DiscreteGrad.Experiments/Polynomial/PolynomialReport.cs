@@ -133,7 +133,7 @@ public static class PolynomialReport
                 $"Polynomial programming, p = {p.ToString(Inv)}, N = {cfg.Dimension}, c = {cfg.Target.ToString(Inv)}, tau = {cfg.Tau.ToString(Inv)}",
                 "step",
                 $"E[loss] - {cfg.Target.ToString(Inv)}^{p.ToString(Inv)}  (optimum {optimum.ToString("G4", Inv)})",
-                LogY: true), series);
+                LogY: true, LegendAtLowerLeft: true), series);   // the curves start together at the top left
             paths.Add(path);
         }
         return paths;

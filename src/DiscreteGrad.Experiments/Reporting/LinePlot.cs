@@ -17,7 +17,9 @@ public sealed record LineSeries(string Label, double[] X, double[] Y, double[]? 
 /// <param name="LogY">Draw y on a log10 scale (values &lt;= 0 or non-finite are left out).</param>
 /// <param name="Width">PNG width in pixels.</param>
 /// <param name="Height">PNG height in pixels.</param>
-public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 800, int Height = 520);
+/// <param name="LegendAtLowerLeft">Put the legend in the lower left corner instead of the upper right one.</param>
+public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 800, int Height = 520,
+    bool LegendAtLowerLeft = false);
 
 /// <summary>Line plots with shaded bands, saved as PNG with ScottPlot 5.</summary>
 public static class LinePlot
@@ -76,7 +78,7 @@ public static class LinePlot
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
         }
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(layout.LegendAtLowerLeft ? Alignment.LowerLeft : Alignment.UpperRight);
 
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
@@ -119,8 +121,8 @@ public static class LinePlot
                 }
             }
             int labels = result.Count(t => t.Item3);
-            if (labels >= 3) return result;
-            if (level == levels.Length - 1)
+            if (level < levels.Length - 1 && labels < 3) continue;
+            if (labels > MaxLogLabels && level == levels.Length - 1)
             {
                 int every = (int)Math.Ceiling(labels / (double)MaxLogLabels);
                 var thinned = new List<(double, string, bool)>(result.Count);
@@ -132,6 +134,7 @@ public static class LinePlot
                 }
                 return thinned;
             }
+            return result;
         }
         throw new InvalidOperationException("unreachable");
     }
