@@ -32,8 +32,10 @@ public interface IPolynomialProgress
 /// <param name="ExcessMean">Mean final E[f] - min f.</param>
 /// <param name="ExcessStd">Its sample std over seeds.</param>
 /// <param name="SecondsPerRun">Mean wall time of one run, in seconds.</param>
+/// <param name="QMean">Mean over seeds of the final mean_i P(z_i = 1).</param>
+/// <param name="QStd">Its sample std over seeds.</param>
 public sealed record PolynomialSummaryRow(EstimatorKind Estimator, double Power, int Runs, double ExactMean, double ExactStd,
-    double TrainMean, double TrainStd, double ExcessMean, double ExcessStd, double SecondsPerRun);
+    double TrainMean, double TrainStd, double ExcessMean, double ExcessStd, double SecondsPerRun, double QMean, double QStd);
 
 /// <summary>Everything the grid produced.</summary>
 /// <param name="Config">The settings.</param>
@@ -157,11 +159,12 @@ public static class PolynomialExperiment
                 var exact = cell.Select(r => r.FinalExactLoss).ToArray();
                 var train = cell.Select(r => r.FinalTrainLoss).ToArray();
                 var excess = cell.Select(r => r.FinalExcessLoss).ToArray();
+                var q = cell.Select(r => r.FinalMeanQ).ToArray();
                 rows.Add(new PolynomialSummaryRow(e, p, cell.Length,
                     Statistics.Mean(exact), Statistics.SampleStd(exact),
                     Statistics.Mean(train), Statistics.SampleStd(train),
                     Statistics.Mean(excess), Statistics.SampleStd(excess),
-                    cell.Average(r => r.Elapsed.TotalSeconds)));
+                    cell.Average(r => r.Elapsed.TotalSeconds), Statistics.Mean(q), Statistics.SampleStd(q)));
             }
         }
         return rows;

@@ -26,6 +26,28 @@ public static class PolynomialObjective
     public static double Optimum(double target, double power) => Math.Min(CostOfOne(target, power), CostOfZero(target, power));
 
     /// <summary>
+    /// The point q* = |c|^(p-1) / (|c|^(p-1) + |1 - c|^(p-1)) (for 0 &lt; c &lt; 1) where E[f'(z_i)] = q p |1 - c|^(p-1) -
+    /// (1 - q) p |c|^(p-1) vanishes. The expected straight-through gradient (tau = 1) is q (1 - q) E[f'(z_i)], so ST stalls
+    /// at P(z_i = 1) = q* instead of reaching the optimum q = 0 (for c &lt; 1/2); q* = c for p = 2.
+    /// </summary>
+    public static double StraightThroughFixedPoint(double target, double power)
+    {
+        double b = Math.Pow(Math.Abs(target), power - 1), a = Math.Pow(Math.Abs(1 - target), power - 1);
+        return b / (a + b);
+    }
+
+    /// <summary>mean_i softmax(theta_i)[0], the average P(z_i = 1), from theta [N, 2] stored row-major as float64.</summary>
+    public static double MeanProbabilityOfOne(IReadOnlyList<double> thetaRowMajor)
+    {
+        ArgumentNullException.ThrowIfNull(thetaRowMajor);
+        if (thetaRowMajor.Count == 0 || thetaRowMajor.Count % 2 != 0)
+            throw new ArgumentException($"theta must hold N x 2 values (got {thetaRowMajor.Count}).", nameof(thetaRowMajor));
+        double sum = 0;
+        for (int i = 0; i < thetaRowMajor.Count; i += 2) sum += 1.0 / (1.0 + Math.Exp(thetaRowMajor[i + 1] - thetaRowMajor[i]));
+        return sum / (thetaRowMajor.Count / 2);
+    }
+
+    /// <summary>
     /// The exact expected loss, in closed form (computed in float64): E[f] = mean_i [q_i |1 - c|^p + (1 - q_i) |c|^p],
     /// q_i = softmax(theta_i)[0].
     /// </summary>

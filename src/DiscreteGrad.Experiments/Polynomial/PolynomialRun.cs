@@ -32,6 +32,9 @@ public sealed record PolynomialRunResult(PolynomialRunSpec Spec, IReadOnlyList<P
 {
     /// <summary>Exact E[f] at the initial theta.</summary>
     public double InitialExactLoss => Curve[0].ExactLoss;
+
+    /// <summary>mean_i P(z_i = 1) = mean_i softmax(theta_i)[0] at the final theta (0 at the optimum for c &lt; 1/2).</summary>
+    public double FinalMeanQ => PolynomialObjective.MeanProbabilityOfOne(FinalTheta);
 }
 
 /// <summary>Thrown when a run's training loss becomes NaN or infinite.</summary>

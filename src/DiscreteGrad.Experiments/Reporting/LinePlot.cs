@@ -17,7 +17,9 @@ public sealed record LineSeries(string Label, double[] X, double[] Y, double[]? 
 /// <param name="LogY">Draw y on a log10 scale (values &lt;= 0 or non-finite are left out).</param>
 /// <param name="Width">PNG width in pixels.</param>
 /// <param name="Height">PNG height in pixels.</param>
-public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 800, int Height = 520);
+/// <param name="LegendAtLowerLeft">Put the legend in the lower left corner instead of the upper right one.</param>
+public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 800, int Height = 520,
+    bool LegendAtLowerLeft = false);
 
 /// <summary>Line plots with shaded bands, saved as PNG with ScottPlot 5.</summary>
 public static class LinePlot
@@ -41,8 +43,8 @@ public static class LinePlot
     /// </summary>
     /// <param name="layout">Title, axis labels and log-y.</param>
     /// <param name="series">The lines, each with its band, if any.</param>
-    /// <param name="legend">Where the legend goes (default upper right).</param>
-    public static Plot Create(LinePlotLayout layout, IReadOnlyList<LineSeries> series, Alignment legend = Alignment.UpperRight)
+    /// <param name="legend">Where the legend goes (default: as <see cref="LinePlotLayout.LegendAtLowerLeft"/> says).</param>
+    public static Plot Create(LinePlotLayout layout, IReadOnlyList<LineSeries> series, Alignment? legend = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(series);
@@ -67,7 +69,8 @@ public static class LinePlot
             var line = Points(s.X, s.Y, s.Y, layout.LogY);
             var scatter = plot.Add.ScatterLine(line.Select(b => b.X).ToArray(), line.Select(b => b.Lo).ToArray());
             scatter.Color = color;
-            scatter.LineWidth = 2;
+            // Earlier series are drawn wider, so a later series that coincides with one leaves it visible as a halo.
+            scatter.LineWidth = 2.0f + 0.6f * (series.Count - 1 - i);
             scatter.LegendText = s.Label;
         }
 
@@ -91,14 +94,15 @@ public static class LinePlot
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
         }
-        plot.ShowLegend(legend);
+        plot.ShowLegend(legend ?? (layout.LegendAtLowerLeft ? Alignment.LowerLeft : Alignment.UpperRight));
         return plot;
     }
 
     /// <summary>
     /// Ticks of a log10 axis whose data span [lo, hi] (in log10 units). The labelled (major) ticks are the first of these
     /// sets that puts at least three labels in the span: m x 10^k for m in {1}, {1, 2, 5}, {1, ..., 9}, {1.0, 1.1, ..., 9.9};
-    /// the next finer set gives the unlabelled minor ticks. Positions are log10 values; labels are the values themselves.
+    /// the next finer set gives the unlabelled minor ticks; at the finest set only every n-th tick is labelled, so that at
+    /// most <see cref="MaxLogLabels"/> labels are drawn. Positions are log10 values; labels are the values themselves.
     /// </summary>
     public static IReadOnlyList<(double Position, string Label, bool Major)> LogTicks(double lo, double hi)
     {
@@ -129,10 +133,27 @@ public static class LinePlot
                     result.Add((pos, major ? v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture) : "", major));
                 }
             }
-            if (result.Count(t => t.Item3) >= 3 || level == levels.Length - 1) return result;
+            int labels = result.Count(t => t.Item3);
+            if (level < levels.Length - 1 && labels < 3) continue;
+            if (labels > MaxLogLabels && level == levels.Length - 1)
+            {
+                int every = (int)Math.Ceiling(labels / (double)MaxLogLabels);
+                var thinned = new List<(double, string, bool)>(result.Count);
+                int j = 0;
+                foreach (var t in result)
+                {
+                    bool keep = t.Item3 && j++ % every == 0;
+                    thinned.Add((t.Item1, keep ? t.Item2 : "", keep));
+                }
+                return thinned;
+            }
+            return result;
         }
         throw new InvalidOperationException("unreachable");
     }
+
+    /// <summary>Most labels on a log axis (see <see cref="LogTicks"/>).</summary>
+    public const int MaxLogLabels = 10;
 
     private static void Check(LineSeries s)
     {

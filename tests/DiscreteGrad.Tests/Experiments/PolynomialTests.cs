@@ -84,6 +84,39 @@ public class PolynomialTests
         Assert.True(stError > 1e-3, $"ST error {stError} (expected a visible bias)");
     }
 
+    /// <summary>The expected ST gradient, averaged exactly over all pinned samples, vanishes at q* (and not at q = 1/2).</summary>
+    [Theory]
+    [InlineData(1.5)]
+    [InlineData(2.0)]
+    [InlineData(3.0)]
+    public void StraightThroughExpectedGradientVanishesAtItsFixedPoint(double p)
+    {
+        using var scope = torch.NewDisposeScope();
+        double qStar = PolynomialObjective.StraightThroughFixedPoint(C, p);
+        if (p == 2.0) Assert.Equal(C, qStar, 15);
+        double logit = Math.Log(qStar / (1 - qStar));
+        var states = Enumeration.JointStates(2, 2);
+
+        double MaxExpectedGradient(double theta0)
+        {
+            var theta = torch.tensor(new[] { theta0, 0, theta0, 0 }, new long[] { 2, 2 }, ScalarType.Float64);
+            var probs = Enumeration.LogProbabilities(theta, states).exp();
+            var total = torch.zeros(2, 2, dtype: ScalarType.Float64);
+            for (int s = 0; s < states.shape[0]; s++)
+            {
+                var t = theta.detach().clone().requires_grad_(true);
+                var sample = Categorical.Sample(t.unsqueeze(0), EstimatorKind.StraightThrough, sample: states[s].unsqueeze(0));
+                PolynomialObjective.Loss(sample.Value.select(-1, 0), C, p).backward();
+                total += probs[s] * t.grad!;
+            }
+            return total.abs().max().ToDouble();
+        }
+
+        Assert.True(MaxExpectedGradient(logit) < 1e-14, $"ST gradient at q* = {MaxExpectedGradient(logit)}");
+        Assert.True(MaxExpectedGradient(0.0) > 1e-3);
+        Assert.Equal(qStar, PolynomialObjective.MeanProbabilityOfOne(new[] { logit, 0, logit + 1e-300, 0 }), 14);
+    }
+
     [Theory]
     [InlineData(EstimatorKind.ReinMax)]
     [InlineData(EstimatorKind.StraightThroughGumbel)]
