@@ -43,30 +43,7 @@ internal static class FigureCommandSupport
     /// <summary>Parses a list of <see cref="NonNegativeReals"/> (invariant culture): null and an error naming the option when a
     /// value is malformed, outside [0, max] or repeated, or the list is empty.</summary>
     public static double[]? ParseList(string text, string optionName, double max, out string? error)
-    {
-        var list = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v < 0 || v > max)
-            {
-                error = $"{optionName}: '{part}' is not a finite number in [0, {max.ToString(CultureInfo.InvariantCulture)}].";
-                return null;
-            }
-            if (list.Contains(v))
-            {
-                error = $"{optionName}: {part} is listed twice.";
-                return null;
-            }
-            list.Add(v);
-        }
-        if (list.Count == 0)
-        {
-            error = $"{optionName} must list at least one value.";
-            return null;
-        }
-        error = null;
-        return list.ToArray();
-    }
+        => OptionParsing.ParseReals(text, optionName, 0, max, out error, minInclusive: true);
 
     /// <summary>The command line as typed: the launcher (DISCRETEGRAD_LAUNCHER, set by ./discretegrad) and the arguments.</summary>
     public static string CommandLine(string[] args)

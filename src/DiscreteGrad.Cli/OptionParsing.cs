@@ -117,15 +117,16 @@ internal static class OptionParsing
     }
 
     /// <summary>Parses "1.5,2,3" (invariant culture); null and an error naming the option when a value is invalid.</summary>
-    public static double[]? ParseReals(string text, string optionName, double min, double max, out string? error)
+    public static double[]? ParseReals(string text, string optionName, double min, double max, out string? error, bool minInclusive = false)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var list = new List<double>();
         foreach (var part in parts)
         {
-            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || !(v > min) || v > max)
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v)
+                || !(minInclusive ? v >= min : v > min) || v > max)
             {
-                error = $"{optionName}: '{part}' is not a finite number in ({min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}].";
+                error = $"{optionName}: '{part}' is not a finite number in {(minInclusive ? "[" : "(")}{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}].";
                 return null;
             }
             if (list.Contains(v))
