@@ -55,6 +55,20 @@ internal static class MnistAdditionCommand
 
         command.SetAction(parseResult =>
         {
+            try
+            {
+                return Run(parseResult);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or NonFiniteLossException or JsonException)
+            {
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                return 2;
+            }
+        });
+        return command;
+
+        int Run(ParseResult parseResult)
+        {
             var baseConfig = new MnistAdditionConfig();
             if (parseResult.GetValue(config) is string path)
             {
@@ -134,8 +148,7 @@ internal static class MnistAdditionCommand
             }
             AnsiConsole.MarkupLine($"Runs, metrics, checkpoints and plots: {Markup.Escape(outDir)}");
             return 0;
-        });
-        return command;
+        }
     }
 
     /// <summary>Moves a Spectre progress task and shows the latest metrics in its description.</summary>
