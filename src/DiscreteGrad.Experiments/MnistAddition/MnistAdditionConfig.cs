@@ -39,8 +39,8 @@ public sealed record MnistAdditionConfig
     public int UpdatesPerEpoch { get; init; } = 8;
     /// <summary>Estimator of the discrete node during training (the paper trains with the Gumbel-softmax relaxation).</summary>
     public EstimatorKind Estimator { get; init; } = EstimatorKind.GumbelSoftmax;
-    /// <summary>Evaluation: a hard sample (beta = 1 Gumbel-max, as the reference) or the argmax.</summary>
-    public EvalSampling EvalSampling { get; init; } = EvalSampling.Sample;
+    /// <summary>Evaluation: a hard sample (beta = 1 Gumbel-max), the argmax, or the relaxation at beta = 1.</summary>
+    public AdditionEvaluation Evaluation { get; init; } = AdditionEvaluation.Sample;
     /// <summary>DropRes coin: one per batch (reference) or per example.</summary>
     public DropResMode DropResMode { get; init; } = DropResMode.PerBatch;
     /// <summary>Width of the digit embedding and of the encoder's feature u.</summary>

@@ -30,7 +30,7 @@ public sealed class MnistAdditionModel : nn.Module<Tensor, Tensor>
             ("fc1", nn.Linear(16 * 4 * 4, 120)), ("relu3", nn.ReLU()),
             ("fc2", nn.Linear(120, d)), ("relu4", nn.ReLU()));
         var node = new CategoricalNode(config.Estimator, new EstimatorOptions(Tau: config.Tau, Beta: config.Beta),
-            config.EvalSampling, generator);
+            config.Evaluation == AdditionEvaluation.Argmax ? EvalSampling.Argmax : EvalSampling.Sample, generator);
         digit = new DiscreteContinuousComponent(nn.Linear(d, 10), node, nn.Linear(10, d, hasBias: false),
             config.Scheme.UsesDropRes() ? config.DropResMode : DropResMode.None, generator);
         add = nn.Sequential(("add1", nn.Linear(config.Digits * d, config.AddHidden)), ("add_relu1", nn.ReLU()),

@@ -69,7 +69,7 @@ public static class MnistAdditionReport
                       $"{c.TrainPairs} training examples from the MNIST training set, {c.TestPairs} test examples from the MNIST test set; " +
                       $"Adam {c.LearningRate.ToString(Inv)}, batch {c.BatchSize}, {c.Epochs} epochs, tau = {c.Tau.ToString(Inv)}, " +
                       $"{c.UpdatesPerEpoch} schedule updates per epoch (TempMatch gamma = {c.Gamma.ToString(Inv)}, DropRes alpha step " +
-                      $"{c.AlphaIncrement.ToString(Inv)}). Evaluation with hard samples ({c.EvalSampling}) and no residual.").AppendLine();
+                      $"{c.AlphaIncrement.ToString(Inv)}). Evaluation: {c.Evaluation} (see AdditionEvaluation), no residual.").AppendLine();
         if (!string.IsNullOrWhiteSpace(note)) md.AppendLine(note).AppendLine();
         md.AppendLine("Command:").AppendLine().AppendLine("```bash").AppendLine(command).AppendLine("```").AppendLine();
         md.Append(MarkdownTable.Render(Header, Rows(runs)));

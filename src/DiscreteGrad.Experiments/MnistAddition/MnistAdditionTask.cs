@@ -77,7 +77,7 @@ public sealed class MnistAdditionTask : ITrainingTask
         ["beta schedule"] = _beta.Name,
         ["alpha schedule"] = _alpha.Name,
         ["schedule updates per epoch"] = I(_config.UpdatesPerEpoch),
-        ["eval"] = _config.EvalSampling.ToString(),
+        ["eval"] = _config.Evaluation.ToString(),
         ["seed"] = I(_config.Seed),
         ["device"] = _config.Device,
         ["torch threads"] = I(torch.get_num_threads()),
@@ -137,6 +137,14 @@ public sealed class MnistAdditionTask : ITrainingTask
         var node = _model.Digit.Node;
         var trainGen = node.Generator;
         node.Generator = new Generator((ulong)(_config.Seed * 31L + 5));   // evaluation draws never touch the training stream
+        bool wasTraining = _model.training;
+        if (_config.Evaluation == AdditionEvaluation.Relaxed)
+        {
+            _model.train();                       // the node applies its estimator (the relaxation for Gumbel-softmax) ...
+            _model.Digit.Alpha = 1;               // ... without the residual ...
+            node.Beta = 1;                        // ... at beta = 1, the current tau
+        }
+        else _model.eval();
         try
         {
             long n = _data.TestIndex.shape[0], correct = 0;
@@ -165,7 +173,12 @@ public sealed class MnistAdditionTask : ITrainingTask
                 ["epoch"] = (double)stepsDone / _stepsPerEpoch,
             };
         }
-        finally { node.Generator = trainGen; }
+        finally
+        {
+            node.Generator = trainGen;
+            ApplySchedules();
+            _model.train(wasTraining);
+        }
     }
 
     /// <inheritdoc />

@@ -132,6 +132,24 @@ public sealed class MnistAdditionTests : IDisposable
     }
 
     [Fact]
+    public void Relaxed_evaluation_is_deterministic_and_leaves_the_training_state_as_it_was()
+    {
+        var cfg = Small(AdditionScheme.TempMatchDropRes) with { Evaluation = AdditionEvaluation.Relaxed };
+        using var pairs = new AdditionPairs(Dataset(), cfg, CPU);
+        var task = new MnistAdditionTask(cfg, pairs);
+        for (long s = 0; s < 6; s++) task.TrainStep(s);
+        var model = (MnistAdditionModel)task.Model;
+        var before = (model.Digit.Node.Beta, model.Digit.Alpha, model.training);
+        IReadOnlyDictionary<string, double> a, b;
+        using (no_grad()) { a = task.Evaluate(6); b = task.Evaluate(6); }
+        Assert.Equal(a["test_accuracy"], b["test_accuracy"]);
+        Assert.Equal(before, (model.Digit.Node.Beta, model.Digit.Alpha, model.training));
+        var hard = new MnistAdditionTask(cfg with { Evaluation = AdditionEvaluation.Sample }, pairs);
+        Assert.Equal("Relaxed", task.Configuration["eval"]);
+        Assert.Equal("Sample", hard.Configuration["eval"]);
+    }
+
+    [Fact]
     public void Bad_configuration_is_named()
     {
         Assert.Equal("Digits", Assert.ThrowsAny<ArgumentException>(() => (new MnistAdditionConfig { Digits = 1 }).Validate()).ParamName);
