@@ -26,6 +26,7 @@ switch (opts.Command)
     case "mem": RunMem(opts); break;
     case "grk": RunGrk(opts); break;
     case "check": Check.Run(); break;
+    case "solvers": SolverBench.Run(); break;
     case "all":
         RunTime(opts);
         RunProfile(opts);
@@ -172,7 +173,7 @@ static void PrintTime(Shape shape, List<Interleaved.Result> results)
 internal sealed class Options
 {
     public const string Usage =
-        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
+        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [-- <BenchmarkDotNet args>]";
 

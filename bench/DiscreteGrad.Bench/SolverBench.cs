@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Globalization;
+using DiscreteGrad.Imle;
+using DiscreteGrad.Solvers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Bench;
+
+/// <summary>
+/// `solvers` command: throughput of the CPU MAP solvers (grid Dijkstra, top-k) single-thread and on all cores
+/// (<see cref="SolverParallelism.MaxDegreeOfParallelism"/>), a plain-Python heapq Dijkstra reference run as a child
+/// process, and the overhead of <see cref="ImleLayer"/> forward + backward over the two bare solver calls it makes.
+/// Every figure is the median of <see cref="Repeats"/> timed repeats after one warm-up call.
+/// </summary>
+public static class SolverBench
+{
+    public const int Repeats = 5;
+    public const int GridBatch = 256;
+    public static readonly int[] GridSizes = [12, 18, 24, 30];
+    public const string Python = "/usr/bin/python3";
+    public const string PythonScript = "bench/python/dijkstra_heapq.py";
+
+    public static void Run()
+    {
+        int cores = Environment.ProcessorCount;
+        int defaultDegree = SolverParallelism.MaxDegreeOfParallelism;
+        Console.WriteLine($"## Solvers (median of {Repeats} repeats after a warm-up; all cores = {cores})");
+        Console.WriteLine();
+        try
+        {
+            RunGrid(cores);
+            RunTopK(cores);
+            RunOverhead();
+        }
+        finally { SolverParallelism.MaxDegreeOfParallelism = defaultDegree; }
+    }
+
+    private static void RunGrid(int cores)
+    {
+        Console.WriteLine($"### Grid shortest path (Dijkstra, 8-neighbourhood, costs U[0, 1), batch {GridBatch} maps, fp32 [B, N, N] in and out)");
+        Console.WriteLine($"Python reference: `{Python} {PythonScript} N {GridBatch}` (heapq, one process), {PythonVersion()}");
+        Console.WriteLine();
+        Console.WriteLine("| N | C# 1 thread (maps/s) | C# all cores (maps/s) | Python heapq (maps/s) | ratio 1 thread / Python | ratio all cores / Python |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        var solver = new GridShortestPathSolver(GridNeighbourhood.Eight);
+        foreach (int n in GridSizes)
+        {
+            var gen = new Generator(1234 + (ulong)n);
+            using var costs = torch.rand(new long[] { GridBatch, n, n }, generator: gen);
+            double one = Throughput(() => solver.Solve(costs).Dispose(), GridBatch, 1);
+            double all = Throughput(() => solver.Solve(costs).Dispose(), GridBatch, cores);
+            double py = RunPython(n, GridBatch);
+            Console.WriteLine($"| {n} | {one:F0} | {all:F0} | {py:F0} | {one / py:F1} | {all / py:F1} |");
+        }
+        Console.WriteLine();
+    }
+
+    private static void RunTopK(int cores)
+    {
+        Console.WriteLine("### Top-k (fp32 [instances, n] in and out)");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | k | C# 1 thread (instances/s) | C# all cores (instances/s) |");
+        Console.WriteLine("|---|---|---:|---:|---:|");
+        var cases = new (string Name, int Rows, int N, int K)[]
+        {
+            ("k-subset VAE (B = 100, 20 blocks of 20)", 100 * 20, 20, 10),
+            ("L2X BeerAdvocate (B = 100, 350 words)", 100, 350, 10),
+        };
+        foreach (var c in cases)
+        {
+            var gen = new Generator(99);
+            using var w = torch.randn(new long[] { c.Rows, c.N }, generator: gen);
+            var solver = new TopKSolver(c.K);
+            double one = Throughput(() => solver.Solve(w).Dispose(), c.Rows, 1);
+            double all = Throughput(() => solver.Solve(w).Dispose(), c.Rows, cores);
+            Console.WriteLine($"| {c.Name} | [{c.Rows}, {c.N}] | {c.K} | {one:F0} | {all:F0} |");
+        }
+        Console.WriteLine();
+    }
+
+    private static void RunOverhead()
+    {
+        Console.WriteLine("### I-MLE wrapper overhead (ImleLayer forward + backward, Sum-of-Gamma noise, S = 1, forward difference, lambda = 10; single thread)");
+        Console.WriteLine("bare = the two solver calls the layer makes (forward sample, backward perturbed MAP) on inputs of the same shape");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | ImleLayer fwd + bwd (ms) | 2 bare solver calls (ms) | ratio |");
+        Console.WriteLine("|---|---|---:|---:|---:|");
+        SolverParallelism.MaxDegreeOfParallelism = 1;
+        Overhead("top-k, k-subset VAE", new TopKSolver(10), new long[] { 2000, 20 }, ImleNoise.SumOfGamma(10), false);
+        Overhead("top-k, L2X", new TopKSolver(10), new long[] { 100, 350 }, ImleNoise.SumOfGamma(10), false);
+        Overhead("grid path N = 12 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.SumOfGamma(12), true, positive: true);
+        Overhead("grid path N = 30 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 30, 30 }, ImleNoise.SumOfGamma(30), true, positive: true);
+        Console.WriteLine();
+    }
+
+    private static void Overhead(string name, IMapSolver solver, long[] shape, ImleNoise noise, bool minimise, bool positive = false)
+    {
+        var gen = new Generator(7);
+        // Grid costs must stay >= 0 after the noise and the backward step: offset them well above the noise range.
+        using var theta0 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+        // Grid: a non-negative upstream gradient keeps the backward costs theta + lambda dz >= 0 (the layer minimises).
+        using var upstream = positive ? torch.rand(shape, generator: gen) : torch.randn(shape, generator: gen);
+        using var theta = theta0.detach().requires_grad_(true);
+        var layer = new ImleLayer(solver, new ImleOptions
+        {
+            Noise = noise, Samples = 1, Target = ImleTarget.Fixed(10.0), Minimise = minimise,
+        }, new Generator(11));
+        void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            theta.grad?.zero_();
+            var z = layer.Forward(theta);
+            (z * upstream).sum().backward();
+        }
+        using var b1 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+        using var b2 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+        void Bare()
+        {
+            solver.Solve(b1).Dispose();
+            solver.Solve(b2).Dispose();
+        }
+        double imle = MedianSeconds(Step) * 1000, bare = MedianSeconds(Bare) * 1000;
+        Console.WriteLine($"| {name} | [{string.Join(", ", shape)}] | {imle:F2} | {bare:F2} | {imle / bare:F2} |");
+    }
+
+    private static double Throughput(Action solve, int items, int degree)
+    {
+        SolverParallelism.MaxDegreeOfParallelism = degree;
+        return items / MedianSeconds(solve);
+    }
+
+    /// <summary>
+    /// Median over <see cref="Repeats"/> of the seconds per call; each repeat runs enough calls for >= 50 ms. The warm-up
+    /// runs for >= 300 ms so that tiered JIT has promoted the solver loop before timing (one warm-up call is not enough).
+    /// </summary>
+    private static double MedianSeconds(Action step)
+    {
+        var warm = Stopwatch.StartNew();
+        do step(); while (warm.Elapsed.TotalMilliseconds < 300);
+        var sw = Stopwatch.StartNew();
+        int calls = 0;
+        do { step(); calls++; } while (sw.Elapsed.TotalMilliseconds < 20);
+        int perRepeat = Math.Max(1, (int)Math.Ceiling(50.0 / (sw.Elapsed.TotalMilliseconds / calls)));
+        var t = new double[Repeats];
+        for (int r = 0; r < Repeats; r++)
+        {
+            sw.Restart();
+            for (int i = 0; i < perRepeat; i++) step();
+            t[r] = sw.Elapsed.TotalSeconds / perRepeat;
+        }
+        return Interleaved.Median(t);
+    }
+
+    private static string PythonVersion()
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(Python, "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            string s = (p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd()).Trim();
+            p.WaitForExit();
+            return s;
+        }
+        catch (Exception e) { return $"unavailable ({e.Message})"; }
+    }
+
+    private static double RunPython(int n, int batch)
+    {
+        string script = FindScript();
+        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(script);
+        psi.ArgumentList.Add(n.ToString(CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(batch.ToString(CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(Repeats.ToString(CultureInfo.InvariantCulture));
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        var line = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("maps_per_s "));
+        if (p.ExitCode != 0 || line is null)
+            throw new InvalidOperationException($"{Python} {script} failed (exit {p.ExitCode}): {output}{err}");
+        return double.Parse(line["maps_per_s ".Length..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The script relative to the working directory, or found by walking up from the executable (repository root).</summary>
+    private static string FindScript()
+    {
+        if (File.Exists(PythonScript)) return PythonScript;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, PythonScript);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException($"{PythonScript} not found; run from the repository root.");
+    }
+}
