@@ -83,10 +83,16 @@ public static class Guard
     }
 
     /// <summary>A pinned tensor (noise or sample) must have exactly the shape of the tensor it goes with.</summary>
-    public static void SameShape(Tensor pinned, Tensor reference, string name, string referenceName = "logits")
+    /// <param name="pinned">The tensor checked.</param>
+    /// <param name="reference">The tensor whose shape it must have.</param>
+    /// <param name="name">Parameter name of <paramref name="pinned"/>.</param>
+    /// <param name="referenceName">How the message names <paramref name="reference"/>.</param>
+    /// <param name="hint">Optional advice appended to the message (starting with a space).</param>
+    public static void SameShape(Tensor pinned, Tensor reference, string name, string referenceName = "logits", string hint = "")
     {
+        ArgumentNullException.ThrowIfNull(pinned, name);
         if (!pinned.shape.SequenceEqual(reference.shape))
             throw new ArgumentException(
-                $"{name} must have the shape of {referenceName} [{string.Join(", ", reference.shape)}] (got [{string.Join(", ", pinned.shape)}]).", name);
+                $"{name} must have the shape of {referenceName} [{string.Join(", ", reference.shape)}] (got [{string.Join(", ", pinned.shape)}]).{hint}", name);
     }
 }

@@ -88,7 +88,7 @@ public static class DisArm
         var fz = f(z);
         var fzt = f(zt);
         int ev = Checks.EventDims(z, fz, 1, nameof(f));
-        Checks.SameShape(fzt, fz, nameof(f), "f(z)", " f must give the same shape at both samples of the pair.");
+        Guard.SameShape(fzt, fz, nameof(f), "f(z)", " f must give the same shape at both samples of the pair.");
         Checks.FloatingFinite(fz, "f");
         Checks.FloatingFinite(fzt, "f");
         var diff = fz.detach() - fzt.detach();
@@ -147,7 +147,7 @@ internal static class AntitheticCore
         var fb = f(b);
         var fbt = f(bt);
         int ev = Checks.EventDims(b, fb, 0, nameof(f));
-        Checks.SameShape(fbt, fb, nameof(f), "f(b)", " f must give the same shape at both samples of the pair.");
+        Guard.SameShape(fbt, fb, nameof(f), "f(b)", " f must give the same shape at both samples of the pair.");
         Checks.FloatingFinite(fb, "f");
         Checks.FloatingFinite(fbt, "f");
         var diff = Expand(fb.detach() - fbt.detach(), ev);                                  // f(b) - f(b~), over the event dims

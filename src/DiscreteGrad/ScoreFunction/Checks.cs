@@ -32,15 +32,6 @@ internal static class Checks
         Guard.Finite(t, name);
     }
 
-    /// <summary><paramref name="t"/> must have exactly the shape of <paramref name="reference"/>.</summary>
-    public static void SameShape(Tensor t, Tensor reference, string name, string referenceName, string hint = "")
-    {
-        ArgumentNullException.ThrowIfNull(t, name);
-        if (!t.shape.SequenceEqual(reference.shape))
-            throw new ArgumentException(
-                $"{name} must have the shape of {referenceName} {Show(reference.shape)} (got {Show(t.shape)}).{hint}", name);
-    }
-
     /// <summary>
     /// <paramref name="b"/> must broadcast to <paramref name="target"/>'s shape without changing it (each trailing dimension
     /// equal or 1, and no more dimensions), so that f - b has f's shape.

@@ -121,7 +121,7 @@ public static class Reinforce
     internal static void CheckSignal(Tensor f, Tensor logProb)
     {
         Checks.FloatingFinite(f, nameof(f));
-        Checks.SameShape(logProb, f, nameof(logProb), nameof(f), " Sum the log-probabilities over the latent dimensions first.");
+        Guard.SameShape(logProb, f, nameof(logProb), nameof(f), " Sum the log-probabilities over the latent dimensions first.");
         Checks.FloatingFinite(logProb, nameof(logProb));
     }
 }

@@ -126,7 +126,7 @@ internal static class Taylor
         int ev = Checks.EventDims(z, fz, minEventDims, nameof(f));
         Checks.FloatingFinite(fz, "f");
         var logProb = logProbOf(ev);
-        Checks.SameShape(logProb, fz, nameof(logProb), "f(sample)", " Sum the log-probabilities over the latent dimensions first.");
+        Guard.SameShape(logProb, fz, nameof(logProb), "f(sample)", " Sum the log-probabilities over the latent dimensions first.");
         Checks.FloatingFinite(logProb, nameof(logProb));
 
         var leaf = point.detach().clone().requires_grad_(true);

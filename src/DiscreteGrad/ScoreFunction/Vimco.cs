@@ -28,7 +28,7 @@ public static class Vimco
     public static VimcoResult Surrogate(Tensor logWeights, Tensor logProb)
     {
         CheckWeights(logWeights);
-        Checks.SameShape(logProb, logWeights, nameof(logProb), nameof(logWeights));
+        Guard.SameShape(logProb, logWeights, nameof(logProb), nameof(logWeights));
         Checks.FloatingFinite(logProb, nameof(logProb));
         using var scope = torch.NewDisposeScope();
         long k = logWeights.shape[0];
