@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,6 +17,19 @@ public enum GridNeighbourhood
     Eight = 8,
 }
 
+/// <summary>How <see cref="GridShortestPathSolver"/> computes its paths; both give the same paths, ties included.</summary>
+public enum GridShortestPathAlgorithm
+{
+    /// <summary>
+    /// Bellman-Ford in alternating row sweeps with one map per SIMD lane (2, 4 or 8 maps at a time, by the machine's vector
+    /// width), falling back to Dijkstra for a map that has not settled after <see cref="GridShortestPathSolver.SweepLimit"/>
+    /// sweeps (mazes) or that has a zero cost (where Dijkstra's order among equal distances depends on queue history). The default: several times faster than Dijkstra on Warcraft-style and random maps.
+    /// </summary>
+    Sweep,
+    /// <summary>Dijkstra with a radix heap, one map at a time.</summary>
+    Dijkstra,
+}
+
 /// <summary>
 /// Shortest path on a grid with vertex costs (Dijkstra), a cost-MINIMISING MAP solver: wrap it in I-MLE with
 /// <c>Minimise = true</c>.
@@ -23,10 +37,16 @@ public enum GridNeighbourhood
 /// (H - 1, W - 1) through adjacent cells (<see cref="GridNeighbourhood"/>); it includes both end cells and its cost is the
 /// sum of the costs of its cells, so z = argmin_{z a path} &lt;c, z&gt;. The result is the 0/1 mask [B, H, W] of the path,
 /// with the input's dtype and device.</para>
-/// <para>Dijkstra on vertex weights: dist(start) = c(start), relaxing u -&gt; v gives dist(u) + c(v) (in float64).
-/// Deterministic: cells are settled in the order of (distance, flat cell index) and a predecessor changes only on a strict
-/// improvement. Runs on CPU arrays (float32 and float64 inputs are read without a dtype conversion) with a monotone
-/// radix heap keyed by (distance, cell) (no decrease-key is needed with vertex costs), a padded grid without bounds checks and
+/// <para>The path is Dijkstra's on vertex weights: dist(start) = c(start), relaxing u -&gt; v gives dist(u) + c(v) (in
+/// float64), cells settled in the order of (distance, flat cell index) from a queue keyed by both, and a predecessor changing only on a strict
+/// improvement. Deterministic, ties included.</para>
+/// <para>Two algorithms give that same path (<see cref="GridShortestPathAlgorithm"/>). The default,
+/// <see cref="GridShortestPathAlgorithm.Sweep"/>, relaxes 4 to 16 maps at once, one per SIMD lane, in alternating row
+/// sweeps (Bellman-Ford) until nothing changes, then backtracks each map through its neighbour of smallest
+/// (distance, index), which is Dijkstra's predecessor when no cell is "flat" (zero cost); maps with a flat cell or
+/// still changing after <see cref="SweepLimit"/> sweeps go to Dijkstra. <see cref="GridShortestPathAlgorithm.Dijkstra"/>
+/// uses a monotone radix heap keyed by (distance, cell) (no decrease-key is needed with vertex costs) on a padded grid
+/// without bounds checks. Both run on CPU arrays (float32 and float64 inputs are read without a dtype conversion) with
 /// per-thread buffers reused across maps; batch items run in parallel when the batch is large enough
 /// (<see cref="SolverParallelism"/>).</para>
 /// </summary>
@@ -40,15 +60,49 @@ public sealed class GridShortestPathSolver : IMapSolver
 
     /// <summary>Creates the solver.</summary>
     /// <param name="neighbourhood">4- or 8-neighbourhood (default 8, as in the reference Warcraft experiments).</param>
-    public GridShortestPathSolver(GridNeighbourhood neighbourhood = GridNeighbourhood.Eight)
+    /// <param name="algorithm">Sweeps (default) or Dijkstra; the paths are the same.</param>
+    public GridShortestPathSolver(GridNeighbourhood neighbourhood = GridNeighbourhood.Eight,
+        GridShortestPathAlgorithm algorithm = GridShortestPathAlgorithm.Sweep)
     {
         if (neighbourhood is not (GridNeighbourhood.Four or GridNeighbourhood.Eight))
             throw new ArgumentOutOfRangeException(nameof(neighbourhood), neighbourhood, "neighbourhood must be Four or Eight.");
+        if (algorithm is not (GridShortestPathAlgorithm.Sweep or GridShortestPathAlgorithm.Dijkstra))
+            throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "algorithm must be Sweep or Dijkstra.");
         Neighbourhood = neighbourhood;
+        Algorithm = algorithm;
     }
 
     /// <summary>The adjacency of the grid.</summary>
     public GridNeighbourhood Neighbourhood { get; }
+
+    /// <summary>How the paths are computed.</summary>
+    public GridShortestPathAlgorithm Algorithm { get; }
+
+    /// <summary>
+    /// Most sweeps of <see cref="GridShortestPathAlgorithm.Sweep"/> before a map still changing is handed to Dijkstra
+    /// (at least 2); null (default) = <see cref="DefaultSweepLimit"/>. A shortest path that turns between going down and
+    /// going up k times needs about k + 2 sweeps, and one sweep costs about 1/60 of a Dijkstra on random maps.
+    /// </summary>
+    public int? SweepLimit
+    {
+        get => _sweepLimit;
+        init
+        {
+            if (value is < 2)
+                throw new ArgumentOutOfRangeException(nameof(SweepLimit), value, "SweepLimit must be >= 2 (or null for the default).");
+            _sweepLimit = value;
+        }
+    }
+
+    private readonly int? _sweepLimit;
+
+    /// <summary>The default sweep limit for an H x W grid: 8 + (H + W) / 2.</summary>
+    public static int DefaultSweepLimit(int h, int w) => 8 + (h + w) / 2;
+
+    /// <summary>SIMD lanes (maps per sweep) of <see cref="GridShortestPathAlgorithm.Sweep"/> on this machine: 16 with
+    /// AVX-512 (two 8-lane vectors side by side), 4 with AVX2, else 2.</summary>
+    public static int SweepLanes => Lanes512.IsHardwareAccelerated ? 2 * Lanes512.Count
+        : Lanes256.IsHardwareAccelerated ? Lanes256.Count : Lanes128.Count;
 
     /// <inheritdoc />
     public Tensor Solve(Tensor weights)
@@ -64,8 +118,8 @@ public sealed class GridShortestPathSolver : IMapSolver
         int length = checked(batch * cells);
         using var source = ContiguousCpu(weights);
         if (source.dtype == ScalarType.Float32)
-            return Run<float>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float32);
-        return Run<double>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float64);
+            return Run<float>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float32, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd));
+        return Run<double>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float64, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd));
     }
 
     /// <summary>The weights as a contiguous CPU tensor, float32 or float64 (other floating types become float64).</summary>
@@ -83,17 +137,31 @@ public sealed class GridShortestPathSolver : IMapSolver
 
     /// <summary>Checks the costs, solves every map (in parallel when it pays) and writes the masks, with pooled arrays.</summary>
     private static Tensor Run<T>(Tensor source, Tensor like, int length, int batch, int cells, int h, int wd,
-        (int Dr, int Dc)[] moves, long work, ScalarType dtype)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        (int Dr, int Dc)[] moves, long work, ScalarType dtype, GridShortestPathAlgorithm algorithm, int sweepLimit)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>, System.Numerics.IMinMaxValue<T>
     {
         var c = ArrayPool<T>.Shared.Rent(length);
         var z = ArrayPool<T>.Shared.Rent(length);
         try
         {
             BatchArrays.CopyTo<T>(source, c.AsSpan(0, length));
-            for (int i = 0; i < length; i++) Check(double.CreateTruncating(c[i]), i, h, wd);
+            if (!FiniteNonNegative<T>(c.AsSpan(0, length)))
+                for (int i = 0; i < length; i++) Check(double.CreateTruncating(c[i]), i, h, wd);
             Array.Clear(z, 0, length);
-            SolverParallelism.For(batch, work, b => PathInto<T>(c.AsSpan(b * cells, cells), z.AsSpan(b * cells, cells), h, wd, moves, T.One));
+            if (algorithm == GridShortestPathAlgorithm.Dijkstra)
+                SolverParallelism.For(batch, work, b => PathInto<T>(c.AsSpan(b * cells, cells), z.AsSpan(b * cells, cells), h, wd, moves, T.One));
+            else
+            {
+                int lanes = SweepLanes, groups = (batch + lanes - 1) / lanes, limit = sweepLimit;
+                SolverParallelism.For(groups, work * lanes, g =>
+                {
+                    int first = g * lanes, count = Math.Min(lanes, batch - first);
+                    int failed = SweepGroup<T>(c.AsSpan(0, length), z.AsSpan(0, length), first, count, h, wd, moves.Length == 8, limit);
+                    for (int i = 0; i < count; i++)
+                        if ((failed & (1 << i)) != 0)
+                            PathInto<T>(c.AsSpan((first + i) * cells, cells), z.AsSpan((first + i) * cells, cells), h, wd, moves, T.One);
+                });
+            }
             return BatchArrays.Write<T>(z.AsSpan(0, length), dtype, like);
         }
         finally
@@ -101,6 +169,38 @@ public sealed class GridShortestPathSolver : IMapSolver
             ArrayPool<T>.Shared.Return(c);
             ArrayPool<T>.Shared.Return(z);
         }
+    }
+
+    /// <summary>One group of up to <see cref="SweepLanes"/> maps through <see cref="GridSweepKernel"/> at the machine's vector width.</summary>
+    private static int SweepGroup<T>(ReadOnlySpan<T> c, Span<T> z, int first, int count, int h, int w, bool eight, int max)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (Lanes512.IsHardwareAccelerated)
+            return GridSweepKernel.Solve<Pair<Vector512<double>>, PairLanes<Vector512<double>, Lanes512>, T>(c, z, first, count, h, w, eight, max, T.One);
+        if (Lanes256.IsHardwareAccelerated)
+            return GridSweepKernel.Solve<Vector256<double>, Lanes256, T>(c, z, first, count, h, w, eight, max, T.One);
+        return GridSweepKernel.Solve<Vector128<double>, Lanes128, T>(c, z, first, count, h, w, eight, max, T.One);
+    }
+
+    /// <summary>Whether every value is in [0, MaxValue] (NaN, infinities and negatives are not), vectorised.</summary>
+    private static bool FiniteNonNegative<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>, System.Numerics.IMinMaxValue<T>
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && System.Numerics.Vector<T>.IsSupported)
+        {
+            var max = new System.Numerics.Vector<T>(T.MaxValue);
+            for (; i + System.Numerics.Vector<T>.Count <= values.Length; i += System.Numerics.Vector<T>.Count)
+            {
+                var v = new System.Numerics.Vector<T>(values.Slice(i));
+                if (!System.Numerics.Vector.GreaterThanOrEqualAll(v, System.Numerics.Vector<T>.Zero)
+                    || !System.Numerics.Vector.LessThanOrEqualAll(v, max))
+                    return false;
+            }
+        }
+        for (; i < values.Length; i++)
+            if (!(values[i] >= T.Zero && values[i] <= T.MaxValue)) return false;
+        return true;
     }
 
     private static void Check(double v, int i, int h, int wd)
