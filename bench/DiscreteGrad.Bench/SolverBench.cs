@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using DiscreteGrad.Experiments.Warcraft;
 using DiscreteGrad.Imle;
 using DiscreteGrad.Solvers;
 using TorchSharp;
@@ -38,25 +39,54 @@ public static class SolverBench
 
     private static void RunGrid(int cores)
     {
-        Console.WriteLine($"### Grid shortest path (Dijkstra, 8-neighbourhood, costs U[0, 1), batch {GridBatch} maps, fp32 [B, N, N] in and out)");
+        Console.WriteLine($"### Grid shortest path (8-neighbourhood, costs U[0, 1), batch {GridBatch} maps, fp32 [B, N, N] in and out)");
         Console.WriteLine($"Python reference: `{Python} {PythonScript} N {GridBatch}` (heapq, one process), {PythonVersion()}");
+        Console.WriteLine($"C#: `GridShortestPathSolver` with the default sweep algorithm ({GridShortestPathSolver.SweepLanes} maps per SIMD group on this machine) and with `GridShortestPathAlgorithm.Dijkstra`; both give the same paths.");
         Console.WriteLine();
-        Console.WriteLine("Wall-time columns as before; the CPU-time columns divide by the process CPU time instead (C#: 1 thread only; Python: time.process_time), which a loaded machine inflates far less.");
+        Console.WriteLine("The CPU-time columns divide by the process CPU time instead of wall time (C#: 1 thread only; Python: time.process_time), which a loaded machine inflates far less.");
         Console.WriteLine();
-        Console.WriteLine("| N | C# 1 thread (maps/s) | C# all cores (maps/s) | Python heapq (maps/s) | ratio 1 thread / Python | ratio all cores / Python | C# 1 thread (maps/CPU-s) | Python (maps/CPU-s) | ratio by CPU time |");
+        Console.WriteLine("| N | sweep, 1 thread (maps/s) | sweep, all cores (maps/s) | Dijkstra, 1 thread (maps/s) | Python heapq (maps/s) | ratio sweep 1 thread / Python | ratio sweep all cores / Python | ratio Dijkstra 1 thread / Python | ratio sweep / Python by CPU time |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        var solver = new GridShortestPathSolver(GridNeighbourhood.Eight);
+        var sweep = new GridShortestPathSolver(GridNeighbourhood.Eight);
+        var dijkstra = new GridShortestPathSolver(GridNeighbourhood.Eight, GridShortestPathAlgorithm.Dijkstra);
         foreach (int n in GridSizes)
         {
             var gen = new Generator(1234 + (ulong)n);
             using var costs = torch.rand(new long[] { GridBatch, n, n }, generator: gen);
-            double one = Throughput(() => solver.Solve(costs).Dispose(), GridBatch, 1);
-            double cpuShare = CpuShare(() => solver.Solve(costs).Dispose());
-            double all = Throughput(() => solver.Solve(costs).Dispose(), GridBatch, cores);
+            double one = Throughput(() => sweep.Solve(costs).Dispose(), GridBatch, 1);
+            double cpuShare = CpuShare(() => sweep.Solve(costs).Dispose());
+            double all = Throughput(() => sweep.Solve(costs).Dispose(), GridBatch, cores);
+            double dij = Throughput(() => dijkstra.Solve(costs).Dispose(), GridBatch, 1);
             var (py, pyCpu) = RunPython(n, GridBatch);
             // One thread: maps per CPU-second = wall throughput / the fraction of a core the process got meanwhile.
             double oneCpu = one / Math.Max(1e-9, cpuShare);
-            Console.WriteLine($"| {n} | {one:F0} | {all:F0} | {py:F0} | {one / py:F1} | {all / py:F1} | {oneCpu:F0} | {pyCpu:F0} | {oneCpu / pyCpu:F1} |");
+            Console.WriteLine($"| {n} | {one:F0} | {all:F0} | {dij:F0} | {py:F0} | {one / py:F1} | {all / py:F1} | {dij / py:F1} | {oneCpu / pyCpu:F1} |");
+        }
+        Console.WriteLine();
+        RunWarcraftTerrain();
+    }
+
+    /// <summary>
+    /// The same solvers on the cost maps of the Warcraft experiment (5 terrain costs in blobs, many equal-cost paths), where
+    /// shortest paths detour around lakes and mountains and the sweeps need more passes than on U[0, 1) maps.
+    /// </summary>
+    private static void RunWarcraftTerrain()
+    {
+        Console.WriteLine($"### Grid shortest path on Warcraft terrain costs (batch {GridBatch} maps of `WarcraftMapGenerator`, fp32, 1 thread)");
+        Console.WriteLine();
+        Console.WriteLine("| N | sweep (maps/s) | Dijkstra (maps/s) | sweep / Dijkstra |");
+        Console.WriteLine("|---:|---:|---:|---:|");
+        var sweep = new GridShortestPathSolver(GridNeighbourhood.Eight);
+        var dijkstra = new GridShortestPathSolver(GridNeighbourhood.Eight, GridShortestPathAlgorithm.Dijkstra);
+        foreach (int n in GridSizes)
+        {
+            var values = Enumerable.Range(0, GridBatch)
+                .SelectMany(i => WarcraftMapGenerator.Draw(n, 1000UL + (ulong)i, patchSize: 4).Cells.Select(TerrainTable.Cost))
+                .Select(v => (float)v).ToArray();
+            using var costs = torch.tensor(values, new long[] { GridBatch, n, n });
+            double one = Throughput(() => sweep.Solve(costs).Dispose(), GridBatch, 1);
+            double dij = Throughput(() => dijkstra.Solve(costs).Dispose(), GridBatch, 1);
+            Console.WriteLine($"| {n} | {one:F0} | {dij:F0} | {one / dij:F1} |");
         }
         Console.WriteLine();
     }
@@ -89,13 +119,16 @@ public static class SolverBench
         Console.WriteLine("### I-MLE wrapper overhead (ImleLayer forward + backward, Sum-of-Gamma noise, S = 1, forward difference, lambda = 10; single thread)");
         Console.WriteLine("bare = the two solver calls the layer makes (forward sample, backward perturbed MAP) on inputs of the same shape");
         Console.WriteLine();
-        Console.WriteLine("| case | shape | ImleLayer fwd + bwd (ms) | 2 bare solver calls (ms) | ratio |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
+        Console.WriteLine("noise draw = one draw of the layer's noise alone (the layer draws it once per forward pass and reuses it in backward)");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | ImleLayer fwd + bwd (ms) | 2 bare solver calls (ms) | ratio | noise draw (ms) | ratio without the noise draw |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         SolverParallelism.MaxDegreeOfParallelism = 1;
         Overhead("top-k, k-subset VAE", new TopKSolver(10), new long[] { 2000, 20 }, ImleNoise.SumOfGamma(10), false);
         Overhead("top-k, L2X", new TopKSolver(10), new long[] { 100, 350 }, ImleNoise.SumOfGamma(10), false);
         Overhead("grid path N = 12 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.SumOfGamma(12), true, positive: true);
         Overhead("grid path N = 30 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 30, 30 }, ImleNoise.SumOfGamma(30), true, positive: true);
+        Overhead("grid path N = 12, Gumbel noise", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.Gumbel, true, positive: true);
         Console.WriteLine();
     }
 
@@ -125,8 +158,10 @@ public static class SolverBench
             solver.Solve(b1).Dispose();
             solver.Solve(b2).Dispose();
         }
+        var noiseGen = new Generator(13);
         double imle = MedianSeconds(Step) * 1000, bare = MedianSeconds(Bare) * 1000;
-        Console.WriteLine($"| {name} | [{string.Join(", ", shape)}] | {imle:F2} | {bare:F2} | {imle / bare:F2} |");
+        double draw = MedianSeconds(() => noise.Sample(shape, noiseGen).Dispose()) * 1000;
+        Console.WriteLine($"| {name} | [{string.Join(", ", shape)}] | {imle:F2} | {bare:F2} | {imle / bare:F2} | {draw:F2} | {(imle - draw) / bare:F2} |");
     }
 
     private static double Throughput(Action solve, int items, int degree)
