@@ -99,10 +99,29 @@ public sealed class GridShortestPathSolver : IMapSolver
     /// <summary>The default sweep limit for an H x W grid: 8 + (H + W) / 2.</summary>
     public static int DefaultSweepLimit(int h, int w) => 8 + (h + w) / 2;
 
-    /// <summary>SIMD lanes (maps per sweep) of <see cref="GridShortestPathAlgorithm.Sweep"/> on this machine: 16 with
-    /// AVX-512 (two 8-lane vectors side by side), 4 with AVX2, else 2.</summary>
-    public static int SweepLanes => Lanes512.IsHardwareAccelerated ? 2 * Lanes512.Count
-        : Lanes256.IsHardwareAccelerated ? Lanes256.Count : Lanes128.Count;
+    /// <summary>
+    /// Vector width in bits of <see cref="GridShortestPathAlgorithm.Sweep"/>: 128 (2 maps per group), 256 (4), 512 (8) or
+    /// 1024 (16: two 512-bit vectors side by side); null (default) = <see cref="DefaultSweepVectorBits"/>. Every width gives
+    /// the same paths; a width the CPU lacks runs in .NET's software fallback (slowly), which lets tests cover all widths.
+    /// </summary>
+    public int? SweepVectorBits
+    {
+        get => _sweepBits;
+        init
+        {
+            if (value is not (null or 128 or 256 or 512 or 1024))
+                throw new ArgumentOutOfRangeException(nameof(SweepVectorBits), value, "SweepVectorBits must be 128, 256, 512 or 1024 (or null for the default).");
+            _sweepBits = value;
+        }
+    }
+
+    private readonly int? _sweepBits;
+
+    /// <summary>The fastest sweep width on this machine: 1024 with AVX-512, 256 with AVX2, else 128.</summary>
+    public static int DefaultSweepVectorBits => Lanes512.IsHardwareAccelerated ? 1024 : Lanes256.IsHardwareAccelerated ? 256 : 128;
+
+    /// <summary>Maps per SIMD group of <see cref="GridShortestPathAlgorithm.Sweep"/> at the default width on this machine.</summary>
+    public static int SweepLanes => DefaultSweepVectorBits / 64;
 
     /// <inheritdoc />
     public Tensor Solve(Tensor weights)
@@ -118,8 +137,8 @@ public sealed class GridShortestPathSolver : IMapSolver
         int length = checked(batch * cells);
         using var source = ContiguousCpu(weights);
         if (source.dtype == ScalarType.Float32)
-            return Run<float>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float32, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd));
-        return Run<double>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float64, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd));
+            return Run<float>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float32, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd), SweepVectorBits ?? DefaultSweepVectorBits);
+        return Run<double>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float64, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd), SweepVectorBits ?? DefaultSweepVectorBits);
     }
 
     /// <summary>The weights as a contiguous CPU tensor, float32 or float64 (other floating types become float64).</summary>
@@ -137,7 +156,7 @@ public sealed class GridShortestPathSolver : IMapSolver
 
     /// <summary>Checks the costs, solves every map (in parallel when it pays) and writes the masks, with pooled arrays.</summary>
     private static Tensor Run<T>(Tensor source, Tensor like, int length, int batch, int cells, int h, int wd,
-        (int Dr, int Dc)[] moves, long work, ScalarType dtype, GridShortestPathAlgorithm algorithm, int sweepLimit)
+        (int Dr, int Dc)[] moves, long work, ScalarType dtype, GridShortestPathAlgorithm algorithm, int sweepLimit, int sweepBits)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>, System.Numerics.IMinMaxValue<T>
     {
         var c = ArrayPool<T>.Shared.Rent(length);
@@ -152,11 +171,11 @@ public sealed class GridShortestPathSolver : IMapSolver
                 SolverParallelism.For(batch, work, b => PathInto<T>(c.AsSpan(b * cells, cells), z.AsSpan(b * cells, cells), h, wd, moves, T.One));
             else
             {
-                int lanes = SweepLanes, groups = (batch + lanes - 1) / lanes, limit = sweepLimit;
+                int bits = sweepBits, lanes = bits / 64, groups = (batch + lanes - 1) / lanes, limit = sweepLimit;
                 SolverParallelism.For(groups, work * lanes, g =>
                 {
                     int first = g * lanes, count = Math.Min(lanes, batch - first);
-                    int failed = SweepGroup<T>(c.AsSpan(0, length), z.AsSpan(0, length), first, count, h, wd, moves.Length == 8, limit);
+                    int failed = SweepGroup<T>(c.AsSpan(0, length), z.AsSpan(0, length), first, count, h, wd, moves.Length == 8, limit, bits);
                     for (int i = 0; i < count; i++)
                         if ((failed & (1 << i)) != 0)
                             PathInto<T>(c.AsSpan((first + i) * cells, cells), z.AsSpan((first + i) * cells, cells), h, wd, moves, T.One);
@@ -171,16 +190,15 @@ public sealed class GridShortestPathSolver : IMapSolver
         }
     }
 
-    /// <summary>One group of up to <see cref="SweepLanes"/> maps through <see cref="GridSweepKernel"/> at the machine's vector width.</summary>
-    private static int SweepGroup<T>(ReadOnlySpan<T> c, Span<T> z, int first, int count, int h, int w, bool eight, int max)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    /// <summary>One group of up to <paramref name="bits"/> / 64 maps through <see cref="GridSweepKernel"/>.</summary>
+    private static int SweepGroup<T>(ReadOnlySpan<T> c, Span<T> z, int first, int count, int h, int w, bool eight, int max, int bits)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => bits switch
     {
-        if (Lanes512.IsHardwareAccelerated)
-            return GridSweepKernel.Solve<Pair<Vector512<double>>, PairLanes<Vector512<double>, Lanes512>, T>(c, z, first, count, h, w, eight, max, T.One);
-        if (Lanes256.IsHardwareAccelerated)
-            return GridSweepKernel.Solve<Vector256<double>, Lanes256, T>(c, z, first, count, h, w, eight, max, T.One);
-        return GridSweepKernel.Solve<Vector128<double>, Lanes128, T>(c, z, first, count, h, w, eight, max, T.One);
-    }
+        1024 => GridSweepKernel.Solve<Pair<Vector512<double>>, PairLanes<Vector512<double>, Lanes512>, T>(c, z, first, count, h, w, eight, max, T.One),
+        512 => GridSweepKernel.Solve<Vector512<double>, Lanes512, T>(c, z, first, count, h, w, eight, max, T.One),
+        256 => GridSweepKernel.Solve<Vector256<double>, Lanes256, T>(c, z, first, count, h, w, eight, max, T.One),
+        _ => GridSweepKernel.Solve<Vector128<double>, Lanes128, T>(c, z, first, count, h, w, eight, max, T.One),
+    };
 
     /// <summary>Whether every value is in [0, MaxValue] (NaN, infinities and negatives are not), vectorised.</summary>
     private static bool FiniteNonNegative<T>(ReadOnlySpan<T> values)

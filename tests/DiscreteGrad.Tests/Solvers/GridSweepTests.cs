@@ -10,9 +10,9 @@ namespace DiscreteGrad.Tests.Solvers;
 /// </summary>
 public class GridSweepTests
 {
-    private static void AssertSameAsDijkstra(Tensor costs, GridNeighbourhood nb, int? sweepLimit = null, string what = "")
+    private static void AssertSameAsDijkstra(Tensor costs, GridNeighbourhood nb, int? sweepLimit = null, string what = "", int? bits = null)
     {
-        var sweep = new GridShortestPathSolver(nb) { SweepLimit = sweepLimit }.Solve(costs);
+        var sweep = new GridShortestPathSolver(nb) { SweepLimit = sweepLimit, SweepVectorBits = bits }.Solve(costs);
         var dijkstra = new GridShortestPathSolver(nb, GridShortestPathAlgorithm.Dijkstra).Solve(costs);
         Assert.Equal(costs.dtype, sweep.dtype);
         var a = TorchAssert.ToArray(sweep);
@@ -20,7 +20,7 @@ public class GridSweepTests
         int cells = checked((int)(costs.shape[1] * costs.shape[2]));
         for (int m = 0; m < costs.shape[0]; m++)
             Assert.True(a.AsSpan(m * cells, cells).SequenceEqual(b.AsSpan(m * cells, cells)),
-                $"{what}: map {m} of {BatchShape(costs)} ({nb}) differs from Dijkstra");
+                $"{what}: map {m} of {BatchShape(costs)} ({nb}, {bits?.ToString() ?? "default"} bits) differs from Dijkstra");
     }
 
     private static string BatchShape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
@@ -40,6 +40,24 @@ public class GridSweepTests
                 // Wide range of magnitudes: rounding decides between near-equal paths.
                 AssertSameAsDijkstra(exp(randn(new long[] { batch, h, w }, generator: gen) * 4).to(dtype), nb, what: "log-normal");
             }
+    }
+
+    [Theory]
+    [InlineData(128)]
+    [InlineData(256)]
+    [InlineData(512)]
+    [InlineData(1024)]
+    public void Every_vector_width_gives_dijkstras_paths(int bits)
+    {
+        // Widths the CPU lacks run in .NET's software fallback: slow, but the same arithmetic.
+        var gen = new Generator(31);
+        foreach (var nb in new[] { GridNeighbourhood.Eight, GridNeighbourhood.Four })
+        {
+            AssertSameAsDijkstra(rand(new long[] { 21, 9, 11 }, generator: gen), nb, what: "U[0, 1)", bits: bits);
+            AssertSameAsDijkstra(randint(1, 4, new long[] { 21, 8, 8 }, generator: gen).to(ScalarType.Float64), nb, what: "1..3", bits: bits);
+            AssertSameAsDijkstra(randint(0, 2, new long[] { 5, 6, 6 }, generator: gen).to(ScalarType.Float64), nb, what: "0/1", bits: bits);
+            AssertSameAsDijkstra(Serpentine(11, 3), nb, sweepLimit: 4, what: "maze", bits: bits);
+        }
     }
 
     [Theory]
@@ -102,7 +120,7 @@ public class GridSweepTests
     }
 
     [Fact]
-    public void A_sweep_limit_below_two_and_an_unknown_algorithm_are_rejected_naming_the_parameter()
+    public void Bad_sweep_limits_vector_widths_and_algorithms_are_rejected_naming_the_parameter()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new GridShortestPathSolver { SweepLimit = 1 });
         Assert.Equal("SweepLimit", e.ParamName);
@@ -110,5 +128,8 @@ public class GridSweepTests
         var a = Assert.Throws<ArgumentOutOfRangeException>(() => new GridShortestPathSolver(GridNeighbourhood.Four, (GridShortestPathAlgorithm)9));
         Assert.Equal("algorithm", a.ParamName);
         Assert.Equal(8 + 15, GridShortestPathSolver.DefaultSweepLimit(15, 15));
+        var bits = Assert.Throws<ArgumentOutOfRangeException>(() => new GridShortestPathSolver { SweepVectorBits = 64 });
+        Assert.Equal("SweepVectorBits", bits.ParamName);
+        Assert.Equal(GridShortestPathSolver.DefaultSweepVectorBits / 64, GridShortestPathSolver.SweepLanes);
     }
 }
