@@ -8,8 +8,9 @@ namespace DiscreteGrad.Solvers;
 /// Shortest paths on grids with vertex costs for several maps at once, one map per SIMD lane: Bellman-Ford relaxation in
 /// alternating row sweeps (down, up, down, ...) until a sweep changes nothing, then a per-map backtrack.
 /// <para>A sweep visits the rows in order; in each row it first relaxes every cell from the row it came from (the three
-/// cells above for a down sweep, or one with the 4-neighbourhood) and from its left neighbour, left to right, then from its
-/// right neighbour, right to left: d(v) = min(d(v), min_u d(u) + c(v)). After an up sweep every cell satisfies the
+/// cells above for a down sweep, or one with the 4-neighbourhood), then closes the row along itself (the cheapest way to
+/// each cell from the left and from the right): each step is d(v) = min(d(v), min_u d(u) + c(v)), and rows whose source row
+/// has not changed since they were last processed are skipped. After an up sweep every cell satisfies the
 /// equations of its row and of the row below; a following down sweep that changes nothing adds the row above, so the
 /// distances are the fixed point of d(v) = min_{u ~ v} d(u) + c(v), d(start) = c(start): Dijkstra's distances bit for bit,
 /// as rounded addition is monotone (min_u d(u) + c(v) = min_u (d(u) + c(v)) in floating point) and both are the least
