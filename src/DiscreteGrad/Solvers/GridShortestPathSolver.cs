@@ -120,6 +120,19 @@ public sealed class GridShortestPathSolver : IMapSolver
     /// <summary>The fastest sweep width on this machine: 1024 with AVX-512, 256 with AVX2, else 128.</summary>
     public static int DefaultSweepVectorBits => Lanes512.IsHardwareAccelerated ? 1024 : Lanes256.IsHardwareAccelerated ? 256 : 128;
 
+    /// <summary>
+    /// The width used when <see cref="SweepVectorBits"/> is null: <see cref="DefaultSweepVectorBits"/>, halved (down to
+    /// 128) while half the width still holds the whole batch (a single map does not pay for 16 lanes) or while the two
+    /// per-thread buffers (distances and costs, 16 bytes per padded cell and lane) would exceed 64 MiB (huge grids).
+    /// </summary>
+    public static int SweepVectorBitsFor(int batch, int h, int w)
+    {
+        long padded = (long)(h + 2) * (w + 2);
+        int bits = DefaultSweepVectorBits;
+        while (bits > 128 && (bits / 128 >= batch || padded * (bits / 64) * 16 > 64L << 20)) bits /= 2;
+        return bits;
+    }
+
     /// <summary>Maps per SIMD group of <see cref="GridShortestPathAlgorithm.Sweep"/> at the default width on this machine.</summary>
     public static int SweepLanes => DefaultSweepVectorBits / 64;
 
@@ -137,8 +150,8 @@ public sealed class GridShortestPathSolver : IMapSolver
         int length = checked(batch * cells);
         using var source = ContiguousCpu(weights);
         if (source.dtype == ScalarType.Float32)
-            return Run<float>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float32, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd), SweepVectorBits ?? DefaultSweepVectorBits);
-        return Run<double>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float64, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd), SweepVectorBits ?? DefaultSweepVectorBits);
+            return Run<float>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float32, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd), SweepVectorBits ?? SweepVectorBitsFor(batch, h, wd));
+        return Run<double>(source, weights, length, batch, cells, h, wd, moves, work, ScalarType.Float64, Algorithm, SweepLimit ?? DefaultSweepLimit(h, wd), SweepVectorBits ?? SweepVectorBitsFor(batch, h, wd));
     }
 
     /// <summary>The weights as a contiguous CPU tensor, float32 or float64 (other floating types become float64).</summary>

@@ -131,5 +131,12 @@ public class GridSweepTests
         var bits = Assert.Throws<ArgumentOutOfRangeException>(() => new GridShortestPathSolver { SweepVectorBits = 64 });
         Assert.Equal("SweepVectorBits", bits.ParamName);
         Assert.Equal(GridShortestPathSolver.DefaultSweepVectorBits / 64, GridShortestPathSolver.SweepLanes);
+        // Small batches and huge grids get narrower groups; a full batch on a Warcraft-sized grid gets the default.
+        int best = GridShortestPathSolver.DefaultSweepVectorBits;
+        Assert.Equal(best, GridShortestPathSolver.SweepVectorBitsFor(256, 30, 30));
+        Assert.Equal(128, GridShortestPathSolver.SweepVectorBitsFor(1, 30, 30));
+        Assert.Equal(128, GridShortestPathSolver.SweepVectorBitsFor(2, 30, 30));
+        Assert.Equal(Math.Min(best, 256), GridShortestPathSolver.SweepVectorBitsFor(3, 30, 30));
+        Assert.Equal(128, GridShortestPathSolver.SweepVectorBitsFor(256, 2000, 2000));
     }
 }
