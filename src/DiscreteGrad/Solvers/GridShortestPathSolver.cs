@@ -21,9 +21,9 @@ public enum GridNeighbourhood
 public enum GridShortestPathAlgorithm
 {
     /// <summary>
-    /// Bellman-Ford in alternating row sweeps with one map per SIMD lane (2, 4 or 8 maps at a time, by the machine's vector
+    /// Bellman-Ford in alternating row sweeps with one map per SIMD lane (2 to 16 maps at a time, by the machine's vector
     /// width), falling back to Dijkstra for a map that has not settled after <see cref="GridShortestPathSolver.SweepLimit"/>
-    /// sweeps (mazes) or that has a zero cost (where Dijkstra's order among equal distances depends on queue history). The default: several times faster than Dijkstra on Warcraft-style and random maps.
+    /// sweeps (mazes) or that may have a zero cost or one lost in rounding (where Dijkstra's order among equal distances depends on queue history). The default: several times faster than Dijkstra on Warcraft-style and random maps.
     /// </summary>
     Sweep,
     /// <summary>Dijkstra with a radix heap, one map at a time.</summary>
@@ -41,9 +41,9 @@ public enum GridShortestPathAlgorithm
 /// float64), cells settled in the order of (distance, flat cell index) from a queue keyed by both, and a predecessor changing only on a strict
 /// improvement. Deterministic, ties included.</para>
 /// <para>Two algorithms give that same path (<see cref="GridShortestPathAlgorithm"/>). The default,
-/// <see cref="GridShortestPathAlgorithm.Sweep"/>, relaxes 4 to 16 maps at once, one per SIMD lane, in alternating row
+/// <see cref="GridShortestPathAlgorithm.Sweep"/>, relaxes 2 to 16 maps at once, one per SIMD lane, in alternating row
 /// sweeps (Bellman-Ford) until nothing changes, then backtracks each map through its neighbour of smallest
-/// (distance, index), which is Dijkstra's predecessor when no cell is "flat" (zero cost); maps with a flat cell or
+/// (distance, index), which is Dijkstra's predecessor when no cell is "flat" (a zero cost, or one lost in rounding); maps with a flat cell or
 /// still changing after <see cref="SweepLimit"/> sweeps go to Dijkstra. <see cref="GridShortestPathAlgorithm.Dijkstra"/>
 /// uses a monotone radix heap keyed by (distance, cell) (no decrease-key is needed with vertex costs) on a padded grid
 /// without bounds checks. Both run on CPU arrays (float32 and float64 inputs are read without a dtype conversion) with
@@ -71,6 +71,9 @@ public sealed class GridShortestPathSolver : IMapSolver
         Neighbourhood = neighbourhood;
         Algorithm = algorithm;
     }
+
+    /// <summary>Largest (H + 2) x (W + 2) accepted, so that 16 lanes of float64 per cell stay addressable by int.</summary>
+    public const int MaxPaddedCells = 1 << 27;
 
     /// <summary>The adjacency of the grid.</summary>
     public GridNeighbourhood Neighbourhood { get; }
@@ -144,7 +147,9 @@ public sealed class GridShortestPathSolver : IMapSolver
             throw new ArgumentException($"weights must have shape [B, H, W] with H, W >= 1 (got {BatchArrays.Shape(weights)}).", nameof(weights));
         int batch = checked((int)weights.shape[0]);
         int h = checked((int)weights.shape[1]), wd = checked((int)weights.shape[2]);
-        int cells = checked(h * wd);
+        if ((long)(h + 2) * (wd + 2) > MaxPaddedCells)
+            throw new ArgumentException($"weights: a grid of at most {MaxPaddedCells} cells with its border is supported (got {h} x {wd}).", nameof(weights));
+        int cells = h * wd;
         var moves = Neighbourhood == GridNeighbourhood.Four ? Four : Eight;
         long work = (long)cells * moves.Length * Math.Max(1, (long)Math.Log2(cells + 1));
         int length = checked(batch * cells);

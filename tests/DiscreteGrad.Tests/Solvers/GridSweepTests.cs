@@ -138,5 +138,9 @@ public class GridSweepTests
         Assert.Equal(128, GridShortestPathSolver.SweepVectorBitsFor(2, 30, 30));
         Assert.Equal(Math.Min(best, 256), GridShortestPathSolver.SweepVectorBitsFor(3, 30, 30));
         Assert.Equal(128, GridShortestPathSolver.SweepVectorBitsFor(256, 2000, 2000));
+        // A grid too large to index (checked before any allocation: the tensor is a zero-copy view of one row).
+        var huge = zeros(new long[] { 1, 1, 20000 }).expand(1, 20000, 20000);
+        var big = Assert.Throws<ArgumentException>(() => new GridShortestPathSolver().Solve(huge));
+        Assert.Equal("weights", big.ParamName);
     }
 }
