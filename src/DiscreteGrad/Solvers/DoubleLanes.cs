@@ -36,16 +36,12 @@ internal interface IDoubleLanes<TVec> where TVec : struct
 
     /// <summary>Whether any lane of a mask is set.</summary>
     static abstract bool Any(TVec mask);
-
-    /// <summary>Whether the current machine runs this width in hardware.</summary>
-    static abstract bool IsHardwareAccelerated { get; }
 }
 
 /// <summary>Two float64 lanes (SSE2 / Arm64 AdvSimd).</summary>
 internal readonly struct Lanes128 : IDoubleLanes<Vector128<double>>
 {
     public static int Count => Vector128<double>.Count;
-    public static bool IsHardwareAccelerated => Vector128.IsHardwareAccelerated;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Broadcast(double x) => Vector128.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Min(Vector128<double> a, Vector128<double> b) => Vector128.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Add(Vector128<double> a, Vector128<double> b) => a + b;
@@ -60,7 +56,6 @@ internal readonly struct Lanes128 : IDoubleLanes<Vector128<double>>
 internal readonly struct Lanes256 : IDoubleLanes<Vector256<double>>
 {
     public static int Count => Vector256<double>.Count;
-    public static bool IsHardwareAccelerated => Vector256.IsHardwareAccelerated;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Broadcast(double x) => Vector256.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Min(Vector256<double> a, Vector256<double> b) => Vector256.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Add(Vector256<double> a, Vector256<double> b) => a + b;
@@ -75,7 +70,6 @@ internal readonly struct Lanes256 : IDoubleLanes<Vector256<double>>
 internal readonly struct Lanes512 : IDoubleLanes<Vector512<double>>
 {
     public static int Count => Vector512<double>.Count;
-    public static bool IsHardwareAccelerated => Vector512.IsHardwareAccelerated;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Broadcast(double x) => Vector512.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Min(Vector512<double> a, Vector512<double> b) => Vector512.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Add(Vector512<double> a, Vector512<double> b) => a + b;
@@ -99,7 +93,6 @@ internal readonly struct PairLanes<TVec, TOps> : IDoubleLanes<Pair<TVec>>
     where TOps : struct, IDoubleLanes<TVec>
 {
     public static int Count => 2 * TOps.Count;
-    public static bool IsHardwareAccelerated => TOps.IsHardwareAccelerated;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair<TVec> Broadcast(double x) => new() { A = TOps.Broadcast(x), B = TOps.Broadcast(x) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair<TVec> Min(Pair<TVec> a, Pair<TVec> b) => new() { A = TOps.Min(a.A, b.A), B = TOps.Min(a.B, b.B) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Pair<TVec> Add(Pair<TVec> a, Pair<TVec> b) => new() { A = TOps.Add(a.A, b.A), B = TOps.Add(a.B, b.B) };

@@ -121,7 +121,7 @@ public sealed class GridShortestPathSolver : IMapSolver
     private readonly int? _sweepBits;
 
     /// <summary>The fastest sweep width on this machine: 1024 with AVX-512, 256 with AVX2, else 128.</summary>
-    public static int DefaultSweepVectorBits => Lanes512.IsHardwareAccelerated ? 1024 : Lanes256.IsHardwareAccelerated ? 256 : 128;
+    public static int DefaultSweepVectorBits => Vector512.IsHardwareAccelerated ? 1024 : Vector256.IsHardwareAccelerated ? 256 : 128;
 
     /// <summary>
     /// The width used when <see cref="SweepVectorBits"/> is null: <see cref="DefaultSweepVectorBits"/>, halved (down to
