@@ -5,7 +5,7 @@ namespace DiscreteGrad.Solvers;
 
 /// <summary>
 /// The few SIMD operations of <see cref="GridSweepKernel"/> on a vector of float64 lanes, as static members so that the
-/// kernel is written once and the JIT compiles one specialised copy per vector width (128, 256 or 512 bits).
+/// kernel is written once and the JIT compiles one specialised copy per vector width (128, 256, 512 bits, and 1024 as a pair of 512).
 /// </summary>
 /// <typeparam name="TVec">The vector type (one lane per map).</typeparam>
 internal interface IDoubleLanes<TVec> where TVec : struct
