@@ -95,9 +95,7 @@ static void RunProfile(Options o)
             items.Add((v.ToString(), () => w.Step(v)));
             items.Add((v + " (no finite check)", () =>
             {
-                Guard.CheckFiniteLogits = false;
-                try { w.Step(v); }
-                finally { Guard.CheckFiniteLogits = true; }
+                using (Guard.FiniteChecks(false)) w.Step(v);
             }));
         }
         PrintTime(shape, Interleaved.Run(items, o.Rounds, o.BatchMs));

@@ -25,16 +25,11 @@ public static class SolverBench
     public static void Run()
     {
         int cores = Environment.ProcessorCount;
-        int defaultDegree = SolverParallelism.MaxDegreeOfParallelism;
         Console.WriteLine($"## Solvers (median of {Repeats} repeats after a warm-up; all cores = {cores})");
         Console.WriteLine();
-        try
-        {
-            RunGrid(cores);
-            RunTopK(cores);
-            RunOverhead();
-        }
-        finally { SolverParallelism.MaxDegreeOfParallelism = defaultDegree; }
+        RunGrid(cores);
+        RunTopK(cores);
+        RunOverhead();
     }
 
     private static void RunGrid(int cores)
@@ -123,7 +118,7 @@ public static class SolverBench
         Console.WriteLine();
         Console.WriteLine("| case | shape | ImleLayer fwd + bwd (ms) | 2 bare solver calls (ms) | ratio | noise draw (ms) | ratio without the noise draw |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
-        SolverParallelism.MaxDegreeOfParallelism = 1;
+        using var serial = SolverParallelism.Limit(1);
         Overhead("top-k, k-subset VAE", new TopKSolver(10), new long[] { 2000, 20 }, ImleNoise.SumOfGamma(10), false);
         Overhead("top-k, L2X", new TopKSolver(10), new long[] { 100, 350 }, ImleNoise.SumOfGamma(10), false);
         Overhead("grid path N = 12 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.SumOfGamma(12), true, positive: true);
@@ -166,8 +161,7 @@ public static class SolverBench
 
     private static double Throughput(Action solve, int items, int degree)
     {
-        SolverParallelism.MaxDegreeOfParallelism = degree;
-        return items / MedianSeconds(solve);
+        using (SolverParallelism.Limit(degree)) return items / MedianSeconds(solve);
     }
 
     /// <summary>

@@ -120,7 +120,7 @@ internal static class ImleGradientsCommand
             catch (ArgumentException ex) { return FigureCommandSupport.ArgumentError(ex); }
             int th = parseResult.GetValue(threads);
             torch.set_num_threads(th);
-            SolverParallelism.MaxDegreeOfParallelism = th;
+            using var solverLimit = SolverParallelism.Limit(th);
             AnsiConsole.MarkupLine($"[bold]{Name}[/]: cases {string.Join(", ", config.Cases.Select(c => $"n = {c.N}, k = {c.K}"))}; {config.Seeds} seeds x " +
                                    $"{config.Lambdas.Count} lambdas, S = {config.Samples}; SGD {config.SgdSteps} steps x {config.SgdRepeats} runs; threads {th}");
             var sw = Stopwatch.StartNew();

@@ -95,7 +95,7 @@ internal static class KSubsetVaeCommand
             int par = Math.Min(parseResult.GetValue(parallel), configs.Count);
             int perRunThreads = par > 1 ? 1 : parseResult.GetValue(threads);
             torch.set_num_threads(perRunThreads);
-            SolverParallelism.MaxDegreeOfParallelism = perRunThreads;
+            using var solverLimit = SolverParallelism.Limit(perRunThreads);
             string outDir = parseResult.GetValue(output)!;
             string commandLine = "./discretegrad " + string.Join(' ', args);
             var runs = new KSubsetVaeRun[configs.Count];

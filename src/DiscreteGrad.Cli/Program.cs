@@ -1,7 +1,10 @@
 using System.CommandLine;
 using DiscreteGrad.Cli;
+using DiscreteGrad.Experiments;
+using Spectre.Console;
 
 var root = new RootCommand("discretegrad: experiments with gradient estimators for discrete stochastic nodes (DiscreteGrad).");
+foreach (var experiment in ExperimentCatalog.All) root.Subcommands.Add(ExperimentCommand.Create(experiment, args));
 root.Subcommands.Add(PolynomialCommand.Create(args));
 root.Subcommands.Add(MnistAdditionCommand.Create(args));
 root.Subcommands.Add(KSubsetVaeCommand.Create(args));
@@ -13,4 +16,14 @@ root.Subcommands.Add(FigureBetaToyCommand.Create(args));
 root.Subcommands.Add(FigureSimplexCommand.Create(args));
 root.Subcommands.Add(FigureTemperatureCommand.Create(args));
 root.Subcommands.Add(ImleGradientsCommand.Create(args));
-return await root.Parse(args).InvokeAsync();
+root.Subcommands.Add(RunCellCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // One line per command line: the first parse error (it names the option), exit code 2; no usage dump.
+    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(parsed.Errors[0].Message)} [grey](see --help)[/]");
+    return CommandErrors.ExitCode;
+}
+return await parsed.InvokeAsync();

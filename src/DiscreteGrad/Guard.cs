@@ -10,11 +10,31 @@ namespace DiscreteGrad;
 /// </summary>
 public static class Guard
 {
+    private static readonly AsyncLocal<bool?> FiniteScope = new();
+
     /// <summary>
-    /// When true (the default) every estimator checks that its logits are finite. The check costs one min/max reduction
-    /// and one device synchronisation per call; a hot loop that has its own NaN watch may switch it off.
+    /// Whether estimators check that their logits are finite: the innermost <see cref="FiniteChecks"/> scope's setting on
+    /// this logical thread, else true. The check costs one min/max reduction and one device synchronisation per call.
     /// </summary>
-    public static bool CheckFiniteLogits { get; set; } = true;
+    public static bool CheckFiniteLogits => FiniteScope.Value ?? true;
+
+    /// <summary>
+    /// Switches the finite-logits check on or off for the code inside the returned scope (this logical thread and the
+    /// tasks it starts), without affecting other runs; dispose it to restore the enclosing setting:
+    /// <code>using (Guard.FiniteChecks(false)) { /* a hot loop with its own NaN watch */ }</code>
+    /// </summary>
+    public static IDisposable FiniteChecks(bool enabled)
+    {
+        var previous = FiniteScope.Value;
+        FiniteScope.Value = enabled;
+        return new ScopeExit(() => FiniteScope.Value = previous);
+    }
+
+    private sealed class ScopeExit(Action exit) : IDisposable
+    {
+        private Action? _exit = exit;
+        public void Dispose() { _exit?.Invoke(); _exit = null; }
+    }
 
     /// <summary>Temperature: finite and strictly positive.</summary>
     public static void Temperature(double tau, string name = "tau")
@@ -79,7 +99,7 @@ public static class Guard
         // propagates through min and max, and +-inf shows as the max or the min, so both are finite iff every element is.
         var (min, max) = torch.aminmax(t);
         if (!double.IsFinite(min.ToDouble()) || !double.IsFinite(max.ToDouble()))
-            throw new ArgumentException($"{name} must be finite; it contains NaN or infinity.", name);
+            throw new NonFiniteValueException($"{name} must be finite; it contains NaN or infinity.", name);
     }
 
     /// <summary>A pinned tensor (noise or sample) must have exactly the shape of the tensor it goes with.</summary>

@@ -107,8 +107,7 @@ public sealed class BernoulliVaeTask : ITrainingTask
     }
 
     /// <inheritdoc />
-    public bool ShouldEvaluate(long stepsDone) =>
-        stepsDone == TotalSteps || (stepsDone % _stepsPerEpoch == 0 && stepsDone / _stepsPerEpoch % _config.EvalEvery == 0);
+    public EvaluationCadence Cadence => new(_stepsPerEpoch, 1, _config.EvalEvery);
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, double> Evaluate(long stepsDone)

@@ -13,8 +13,9 @@ namespace DiscreteGrad.Experiments.Runner;
 /// <param name="LogWindow">The runner's running sums of the training metrics not yet logged, and how many steps they hold,
 /// so that a resumed run logs the same averages as an uninterrupted one.</param>
 /// <param name="LogWindowCount">Number of steps in <paramref name="LogWindow"/>.</param>
+/// <param name="Settings">The run's configuration fingerprint (setting -> canonical text) when it was written.</param>
 public sealed record CheckpointState(string Run, long Step, List<ScheduleState> Schedules, List<string> Generators,
-    Dictionary<string, double>? LogWindow = null, long LogWindowCount = 0);
+    Dictionary<string, double>? LogWindow = null, long LogWindowCount = 0, Dictionary<string, string>? Settings = null);
 
 /// <summary>
 /// Checkpoints of a run, written atomically: a checkpoint is written into a temporary folder, each file flushed to disk,
@@ -28,7 +29,8 @@ public static class CheckpointStore
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>Writes a checkpoint of <paramref name="task"/> after <paramref name="step"/> steps; returns its folder.</summary>
-    public static string Save(ITrainingTask task, string runDirectory, long step, Dictionary<string, double>? logWindow = null, long logWindowCount = 0)
+    public static string Save(ITrainingTask task, string runDirectory, long step, Dictionary<string, double>? logWindow = null, long logWindowCount = 0,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         string root = Path.Combine(runDirectory, "checkpoints");
         Directory.CreateDirectory(root);
@@ -38,9 +40,21 @@ public static class CheckpointStore
         Directory.CreateDirectory(tmp);
         task.Model.save(Path.Combine(tmp, "model.bin"));
         task.Optimizer.save_state_dict(Path.Combine(tmp, "optimizer.bin"));
+        var extra = task.GetExtraState();
+        if (extra.Count > 0)
+        {
+            using var w = new BinaryWriter(File.Create(Path.Combine(tmp, "extra.bin")));
+            w.Write(extra.Count);
+            foreach (var (name, t) in extra.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                w.Write(name);
+                t.Save(w);
+            }
+        }
         var state = new CheckpointState(task.Name, step,
             task.Schedules.Select(s => s.GetState()).ToList(),
-            task.Generators.Select(g => Convert.ToBase64String(StateBytes(g))).ToList(), logWindow, logWindowCount);
+            task.Generators.Select(g => Convert.ToBase64String(StateBytes(g))).ToList(), logWindow, logWindowCount,
+            settings?.ToDictionary(kv => kv.Key, kv => kv.Value));
         File.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(state, Json));
         foreach (var f in Directory.GetFiles(tmp)) FlushToDisk(f);
         if (Directory.Exists(final)) Directory.Delete(final, true);
@@ -71,13 +85,21 @@ public static class CheckpointStore
     /// <summary>Restores the task from the latest checkpoint; returns the steps done, or null when there is none.</summary>
     public static long? TryRestore(ITrainingTask task, string runDirectory) => TryRestoreState(task, runDirectory)?.Step;
 
+    /// <summary>The state record of the latest checkpoint (without restoring anything), or null when there is none.</summary>
+    public static CheckpointState? PeekState(string runDirectory)
+    {
+        string? dir = Latest(runDirectory);
+        if (dir is null) return null;
+        return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(dir, "state.json")))
+            ?? throw new InvalidDataException($"{dir}/state.json is empty.");
+    }
+
     /// <summary>Restores the task from the latest checkpoint and returns the checkpoint's state, or null when there is none.</summary>
     public static CheckpointState? TryRestoreState(ITrainingTask task, string runDirectory)
     {
         string? dir = Latest(runDirectory);
         if (dir is null) return null;
-        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(dir, "state.json")))
-            ?? throw new InvalidDataException($"{dir}/state.json is empty.");
+        var state = PeekState(runDirectory)!;
         if (state.Run != task.Name)
             throw new InvalidDataException($"checkpoint {dir} belongs to run '{state.Run}', not '{task.Name}'.");
         if (state.Schedules.Count != task.Schedules.Count || state.Generators.Count != task.Generators.Count)
@@ -90,9 +112,39 @@ public static class CheckpointStore
             using var t = torch.tensor(Convert.FromBase64String(state.Generators[i]), dtype: ScalarType.Byte);
             task.Generators[i].set_state(t);
         }
+        string extraPath = Path.Combine(dir, "extra.bin");
+        if (File.Exists(extraPath))
+        {
+            using var r = new BinaryReader(File.OpenRead(extraPath));
+            int n = r.ReadInt32();
+            var extra = new Dictionary<string, Tensor>();
+            for (int i = 0; i < n; i++)
+            {
+                string name = r.ReadString();
+                extra[name] = TensorExtensionMethods.Load(r);
+            }
+            task.SetExtraState(extra);
+        }
         task.OnRestored(state.Step);
         return state;
     }
+
+    /// <summary>
+    /// Whether every parameter and buffer of the model and every tensor of the optimiser's state is finite: a checkpoint
+    /// is only worth keeping when a resume from it can continue (a diverged update leaves NaN in the weights or moments).
+    /// </summary>
+    public static bool IsFinite(ITrainingTask task)
+    {
+        using var scope = torch.NewDisposeScope();
+        foreach (var p in task.Model.parameters()) if (!AllFinite(p)) return false;
+        foreach (var b in task.Model.buffers()) if (b.is_floating_point() && !AllFinite(b)) return false;
+        foreach (var st in task.Optimizer.state_dict().State)
+            foreach (var f in st.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+                if (f.GetValue(st) is Tensor t && t.is_floating_point() && !AllFinite(t)) return false;
+        return true;
+    }
+
+    private static bool AllFinite(Tensor t) => t.numel() == 0 || torch.isfinite(t).all().item<bool>();
 
     private static byte[] StateBytes(Generator g)
     {

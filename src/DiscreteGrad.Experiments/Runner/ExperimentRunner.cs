@@ -12,9 +12,10 @@ namespace DiscreteGrad.Experiments.Runner;
 /// <param name="FinalEval">Last evaluation metrics (empty when none).</param>
 /// <param name="Records">Every logged record.</param>
 /// <param name="OutputDirectory">Where everything was written.</param>
+/// <param name="Stopped">True when the run stopped early on <see cref="RunnerOptions.Stop"/> (checkpointed, resumable).</param>
 public sealed record RunResult(string Name, long StartStep, long Steps, double WallSeconds,
     IReadOnlyDictionary<string, double> FinalTrain, IReadOnlyDictionary<string, double> FinalEval,
-    IReadOnlyList<MetricsRecord> Records, string OutputDirectory)
+    IReadOnlyList<MetricsRecord> Records, string OutputDirectory, bool Stopped = false)
 {
     /// <summary>Seconds per step of this invocation.</summary>
     public double SecondsPerStep => Steps > StartStep ? WallSeconds / (Steps - StartStep) : double.NaN;
@@ -26,6 +27,10 @@ public sealed record RunResult(string Name, long StartStep, long Steps, double W
 /// every <see cref="RunnerOptions.CheckpointEvery"/> steps and at the end; resume from the latest checkpoint (on CPU a
 /// resumed run is bit-identical to an uninterrupted one); a NaN or infinite loss stops the run with
 /// <see cref="NonFiniteLossException"/> naming the step; at the end a summary JSON, PNG plots and a markdown report.
+/// <para>Every checkpoint records the run's configuration fingerprint (<see cref="RunnerOptions.Settings"/>); a resume
+/// under different settings is refused with <see cref="ConfigurationMismatchException"/> naming the keys, unless they are
+/// listed in <see cref="RunnerOptions.ResumeOverrides"/> (then a changed learning rate takes effect). A checkpoint is only
+/// written when the parameters and the optimiser state are finite, so the one a NaN stop names can be resumed.</para>
 /// </summary>
 public static class ExperimentRunner
 {
@@ -39,7 +44,20 @@ public static class ExperimentRunner
         string dir = options.OutputDirectory;
         Directory.CreateDirectory(dir);
         long start = 0;
-        CheckpointState? restored = options.Resume ? CheckpointStore.TryRestoreState(task, dir) : null;
+        IReadOnlyDictionary<string, string> fingerprint = options.Settings.Count > 0 ? options.Settings : task.Configuration;
+        CheckpointState? restored = null;
+        if (options.Resume && CheckpointStore.PeekState(dir) is { } peek)
+        {
+            var changed = CheckResumeConfiguration(task.Name, peek.Settings, fingerprint, options.ResumeOverrides);
+            // The learning rate the task was built with (the new configuration's), before the optimiser state overwrites it.
+            var rates = task.Optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
+            restored = CheckpointStore.TryRestoreState(task, dir);
+            if (changed.Count > 0)
+            {
+                int i = 0;
+                foreach (var g in task.Optimizer.ParamGroups) g.LearningRate = rates[i++];
+            }
+        }
         if (restored is not null) start = restored.Step;
         else if (File.Exists(Path.Combine(dir, CheckpointStore.PointerFile)))
         {
@@ -48,6 +66,8 @@ public static class ExperimentRunner
             if (Directory.Exists(Path.Combine(dir, "checkpoints"))) Directory.Delete(Path.Combine(dir, "checkpoints"), true);
         }
         string? lastCheckpoint = CheckpointStore.Latest(dir);
+        var cadence = task.Cadence;
+        cadence.Validate();
         using var log = new MetricsLog(dir, options.Resume ? start : null);
         observer.Started(task.Name, start, task.TotalSteps);
         task.Model.train();
@@ -58,10 +78,24 @@ public static class ExperimentRunner
         Dictionary<string, double> lastEval = log.Records.LastOrDefault(r => r.Kind == "eval")?.Metrics ?? new();
         const long CollectEvery = 25;
         long end = Math.Min(task.TotalSteps, options.StopAtStep ?? long.MaxValue);
-        for (long step = start; step < end; step++)
+        bool stopped = false;
+        long step = start;
+        for (; step < end; step++)
         {
+            if (options.Stop.IsCancellationRequested)
+            {
+                stopped = true;
+                break;
+            }
             IReadOnlyDictionary<string, double> m;
-            using (torch.NewDisposeScope()) m = task.TrainStep(step);
+            try
+            {
+                using (torch.NewDisposeScope()) m = task.TrainStep(step);
+            }
+            catch (NonFiniteValueException e)
+            {
+                throw new NonFiniteLossException(task.Name, step, double.NaN, lastCheckpoint, e.Message);
+            }
             if (!m.TryGetValue("loss", out double loss))
                 throw new InvalidOperationException($"task '{task.Name}' returned no \"loss\" metric at step {step}.");
             if (!double.IsFinite(loss)) throw new NonFiniteLossException(task.Name, step, loss, lastCheckpoint);
@@ -84,13 +118,20 @@ public static class ExperimentRunner
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
-            if (task.ShouldEvaluate(done))
+            if (cadence.ShouldEvaluate(done, task.TotalSteps))
             {
                 IReadOnlyDictionary<string, double> e;
                 task.Model.eval();
-                using (torch.no_grad())
-                using (torch.NewDisposeScope())
-                    e = task.Evaluate(done);
+                try
+                {
+                    using (torch.no_grad())
+                    using (torch.NewDisposeScope())
+                        e = task.Evaluate(done);
+                }
+                catch (NonFiniteValueException ex)
+                {
+                    throw new NonFiniteLossException(task.Name, step, double.NaN, lastCheckpoint, ex.Message);
+                }
                 task.Model.train();
                 lastEval = e.ToDictionary(kv => kv.Key, kv => kv.Value);
                 lastEval["rss_mb"] = ResidentMegabytes();
@@ -98,16 +139,46 @@ public static class ExperimentRunner
                 observer.Evaluated(done, lastEval);
             }
             if ((options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0) || done == end)
-            {
-                lastCheckpoint = CheckpointStore.Save(task, dir, done, sums, inWindow);
-                observer.Checkpointed(done, lastCheckpoint);
-            }
+                lastCheckpoint = SaveIfFinite(task, dir, done, sums, inWindow, fingerprint, lastCheckpoint, observer);
         }
-        var result = new RunResult(task.Name, start, Math.Max(start, end), clock.Elapsed.TotalSeconds, lastTrain, lastEval,
-            log.Records.ToList(), dir);
+        if (stopped && step > start)
+            lastCheckpoint = SaveIfFinite(task, dir, step, sums, inWindow, fingerprint, lastCheckpoint, observer);
+        var result = new RunResult(task.Name, start, stopped ? step : Math.Max(start, end), clock.Elapsed.TotalSeconds, lastTrain, lastEval,
+            log.Records.ToList(), dir, stopped);
         RunReport.WriteSummary(task, options, result);
-        if (options.WriteReport) RunReport.WritePlotsAndMarkdown(task, options, result);
+        if (options.WriteReport && !stopped) RunReport.WritePlotsAndMarkdown(task, options, result);
         return result;
+    }
+
+    private static string? SaveIfFinite(ITrainingTask task, string dir, long done, Dictionary<string, double> sums, long inWindow,
+        IReadOnlyDictionary<string, string> fingerprint, string? lastCheckpoint, IRunObserver observer)
+    {
+        if (!CheckpointStore.IsFinite(task))
+        {
+            // A diverged update: keep the last good checkpoint, so that the NaN stop that follows names one that resumes.
+            observer.Checkpointed(done, lastCheckpoint ?? "");
+            return lastCheckpoint;
+        }
+        string path = CheckpointStore.Save(task, dir, done, sums, inWindow, fingerprint);
+        observer.Checkpointed(done, path);
+        return path;
+    }
+
+    /// <summary>
+    /// Compares the configuration a checkpoint was written under with the current one: throws
+    /// <see cref="ConfigurationMismatchException"/> naming every differing key not in <paramref name="overrides"/>; returns
+    /// the keys that differ (all of them allowed).
+    /// </summary>
+    public static IReadOnlyList<string> CheckResumeConfiguration(string run, IReadOnlyDictionary<string, string>? saved,
+        IReadOnlyDictionary<string, string> current, IReadOnlySet<string> overrides)
+    {
+        if (saved is null) return Array.Empty<string>();
+        var keys = saved.Keys.Union(current.Keys).OrderBy(k => k, StringComparer.Ordinal);
+        var diff = keys.Where(k => saved.GetValueOrDefault(k) != current.GetValueOrDefault(k)).ToList();
+        var refused = diff.Where(k => !overrides.Contains(k)).ToList();
+        if (refused.Count > 0)
+            throw new ConfigurationMismatchException(run, refused.Select(k => (k, saved.GetValueOrDefault(k), current.GetValueOrDefault(k))).ToList());
+        return diff;
     }
 
     /// <summary>Resident memory of this process in MiB (VmRSS on Linux, the working set elsewhere).</summary>

@@ -27,12 +27,20 @@ public interface ITrainingTask
     /// One optimisation step (the runner wraps it in a DisposeScope). Returns scalar metrics; must include "loss".
     /// </summary>
     IReadOnlyDictionary<string, double> TrainStep(long step);
-    /// <summary>Whether to evaluate after <paramref name="stepsDone"/> steps.</summary>
-    bool ShouldEvaluate(long stepsDone);
+    /// <summary>When the runner evaluates (the runner owns the cadence; the task only evaluates).</summary>
+    EvaluationCadence Cadence { get; }
     /// <summary>Evaluation metrics after <paramref name="stepsDone"/> steps (the runner wraps it in a DisposeScope).</summary>
     IReadOnlyDictionary<string, double> Evaluate(long stepsDone);
     /// <summary>Called after the model's parameters were restored from a checkpoint, so the task can re-apply schedules.</summary>
     void OnRestored(long stepsDone);
     /// <summary>The run's configuration, written into the summary and the report.</summary>
     IReadOnlyDictionary<string, string> Configuration { get; }
+    /// <summary>
+    /// State a resume needs that is neither a parameter or buffer of <see cref="Model"/>, nor the optimiser, a schedule or
+    /// a generator (for example running baseline statistics or an adaptive lambda): saved with every checkpoint and handed
+    /// back to <see cref="SetExtraState"/> on restore. Default: none.
+    /// </summary>
+    IReadOnlyDictionary<string, Tensor> GetExtraState() => new Dictionary<string, Tensor>();
+    /// <summary>Restores what <see cref="GetExtraState"/> saved (called before <see cref="OnRestored"/>).</summary>
+    void SetExtraState(IReadOnlyDictionary<string, Tensor> state) { }
 }

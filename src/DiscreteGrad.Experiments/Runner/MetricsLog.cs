@@ -8,7 +8,8 @@ public sealed record MetricsRecord(string Kind, long Step, Dictionary<string, do
 
 /// <summary>
 /// Metrics of a run as JSON lines (<c>metrics.jsonl</c>, every record) and CSV (<c>train.csv</c>, <c>eval.csv</c>). On
-/// resume, records after the checkpoint's step are dropped so the files read as one uninterrupted run.
+/// resume, records after the checkpoint's step are dropped so the files read as one uninterrupted run; the kept records
+/// are written to a new file that replaces the old one by a rename, so a crash during the resume loses no history.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
@@ -29,8 +30,25 @@ public sealed class MetricsLog : IDisposable
         if (keepUpToStep is long keep && File.Exists(path))
             kept = File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<MetricsRecord>(l)!)
                 .Where(r => r.Step <= keep).ToList();
-        _jsonl = new StreamWriter(path, append: false) { NewLine = "\n" };
-        foreach (var r in kept) Write(r);
+        if (keepUpToStep is not null && File.Exists(path))
+        {
+            string tmp = path + ".tmp";
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+            using (var w = new StreamWriter(fs) { NewLine = "\n" })
+            {
+                foreach (var r in kept) w.WriteLine(JsonSerializer.Serialize(r));
+                w.Flush();
+                fs.Flush(true);
+            }
+            File.Move(tmp, path, overwrite: true);
+            _jsonl = new StreamWriter(path, append: true) { NewLine = "\n" };
+        }
+        else _jsonl = new StreamWriter(path, append: false) { NewLine = "\n" };
+        foreach (var r in kept)
+        {
+            Records.Add(r);
+            WriteCsv(r);
+        }
     }
 
     /// <summary>Appends a record to the JSON lines and the CSV of its kind.</summary>
@@ -39,6 +57,11 @@ public sealed class MetricsLog : IDisposable
         Records.Add(record);
         _jsonl.WriteLine(JsonSerializer.Serialize(record));
         _jsonl.Flush();
+        WriteCsv(record);
+    }
+
+    private void WriteCsv(MetricsRecord record)
+    {
         if (!_csv.TryGetValue(record.Kind, out var csv))
         {
             var cols = record.Metrics.Keys.OrderBy(k => k, StringComparer.Ordinal).ToArray();

@@ -11,6 +11,19 @@ namespace DiscreteGrad.Experiments.Runner;
 public sealed record RunnerOptions(string OutputDirectory, long LogEvery = 50, long CheckpointEvery = 1000, bool Resume = false,
     string Command = "", bool WriteReport = true, long? StopAtStep = null)
 {
+    /// <summary>
+    /// The run's configuration fingerprint (setting -> canonical text), stored with every checkpoint; a resume whose
+    /// settings differ is refused, naming the keys, unless they are in <see cref="ResumeOverrides"/>. Empty: the task's
+    /// <see cref="ITrainingTask.Configuration"/> is the fingerprint.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Settings that may differ on resume (e.g. epochs, lr); a changed learning rate takes effect at once.</summary>
+    public IReadOnlySet<string> ResumeOverrides { get; init; } = new HashSet<string>();
+
+    /// <summary>When cancelled the run checkpoints after the current step and returns early (<see cref="RunResult.Stopped"/>).</summary>
+    public CancellationToken Stop { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {

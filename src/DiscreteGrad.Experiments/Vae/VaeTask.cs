@@ -123,7 +123,7 @@ public sealed class VaeTask : ITrainingTask
     }
 
     /// <inheritdoc />
-    public bool ShouldEvaluate(long stepsDone) => stepsDone % _stepsPerEpoch == 0 || stepsDone == TotalSteps;
+    public EvaluationCadence Cadence => new(_stepsPerEpoch);
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, double> Evaluate(long stepsDone)

@@ -167,12 +167,8 @@ public sealed class WarcraftTask : ITrainingTask
         return metrics;
     }
 
-    /// <summary>Evaluations due after <paramref name="steps"/> steps (evenly spread, the last of each epoch at its end).</summary>
-    public long EvalsAt(long steps) => steps / _stepsPerEpoch * _config.EvalsPerEpoch
-                                       + steps % _stepsPerEpoch * _config.EvalsPerEpoch / _stepsPerEpoch;
-
     /// <inheritdoc />
-    public bool ShouldEvaluate(long stepsDone) => stepsDone == TotalSteps || EvalsAt(stepsDone) > EvalsAt(stepsDone - 1);
+    public EvaluationCadence Cadence => new(_stepsPerEpoch, _config.EvalsPerEpoch);
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, double> Evaluate(long stepsDone)

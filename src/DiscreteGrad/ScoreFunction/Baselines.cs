@@ -80,7 +80,7 @@ public sealed class MovingAverageBaseline : IBaseline
         ArgumentNullException.ThrowIfNull(f);
         using var _ = torch.NewDisposeScope();
         double m = f.detach().to(ScalarType.Float64).mean().item<double>();
-        if (!double.IsFinite(m)) throw new ArgumentException("f must be finite; its mean is NaN or infinite.", nameof(f));
+        if (!double.IsFinite(m)) throw new NonFiniteValueException("f must be finite; its mean is NaN or infinite.", nameof(f));
         _biased = Decay * _biased + (1 - Decay) * m;
         Steps++;
     }

@@ -12,27 +12,46 @@ namespace DiscreteGrad.Solvers;
 /// </summary>
 public static class SolverParallelism
 {
-    private static int _maxDegree = Environment.ProcessorCount;
-    private static long _minWork = 1L << 14;
+    private static readonly AsyncLocal<(int MaxDegree, long MinWork)?> Scope = new();
 
-    /// <summary>Upper bound on the worker threads of one batch (default: the number of cores); 1 disables parallelism.</summary>
-    public static int MaxDegreeOfParallelism
+    /// <summary>
+    /// Upper bound on the worker threads of one batch: the innermost <see cref="Limit"/> scope's value on this logical
+    /// thread, else the number of cores. 1 disables parallelism.
+    /// </summary>
+    public static int MaxDegreeOfParallelism => Scope.Value?.MaxDegree ?? Environment.ProcessorCount;
+
+    /// <summary>Minimum estimated work (sum over instances of about n log n element operations) for a parallel batch:
+    /// the innermost <see cref="Limit"/> scope's value, else 2^14.</summary>
+    public static long MinParallelWork => Scope.Value?.MinWork ?? 1L << 14;
+
+    /// <summary>
+    /// Limits the solvers called inside the returned scope (on this logical thread and the tasks it starts) to
+    /// <paramref name="maxDegreeOfParallelism"/> worker threads, without touching other runs in the same process; dispose
+    /// it to restore the enclosing setting. Like <c>torch.no_grad()</c>:
+    /// <code>using (SolverParallelism.Limit(1)) solver.Solve(weights);</code>
+    /// </summary>
+    /// <param name="maxDegreeOfParallelism">Worker threads per batch (&gt;= 1).</param>
+    /// <param name="minParallelWork">Minimum work for a parallel batch (&gt;= 0); null keeps the enclosing value.</param>
+    public static IDisposable Limit(int maxDegreeOfParallelism, long? minParallelWork = null)
     {
-        get => _maxDegree;
-        set { Guard.AtLeast(value, 1, nameof(MaxDegreeOfParallelism)); _maxDegree = value; }
+        Guard.AtLeast(maxDegreeOfParallelism, 1, nameof(maxDegreeOfParallelism));
+        if (minParallelWork is long w) Guard.AtLeast(w, 0, nameof(minParallelWork));
+        var previous = Scope.Value;
+        Scope.Value = (maxDegreeOfParallelism, minParallelWork ?? MinParallelWork);
+        return new Restore(() => Scope.Value = previous);
     }
 
-    /// <summary>Minimum estimated work (sum over instances of about n log n element operations) for a parallel batch.</summary>
-    public static long MinParallelWork
+    private sealed class Restore(Action restore) : IDisposable
     {
-        get => _minWork;
-        set { Guard.AtLeast(value, 0, nameof(MinParallelWork)); _minWork = value; }
+        private Action? _restore = restore;
+        public void Dispose() { _restore?.Invoke(); _restore = null; }
     }
 
     internal static void For(int count, long workPerItem, Action<int> body)
     {
-        if (count >= 2 && _maxDegree > 1 && count * Math.Max(1, workPerItem) >= _minWork)
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _maxDegree }, body);
+        int maxDegree = MaxDegreeOfParallelism;
+        if (count >= 2 && maxDegree > 1 && count * Math.Max(1, workPerItem) >= MinParallelWork)
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = maxDegree }, body);
         else
             for (int i = 0; i < count; i++) body(i);
     }
@@ -65,7 +84,7 @@ internal static class BatchArrays
     {
         for (int i = 0; i < values.Length; i++)
             if (!double.IsFinite(values[i]))
-                throw new ArgumentException(
+                throw new NonFiniteValueException(
                     $"{name} must be finite (no NaN or infinity); flat index {i} holds {values[i]}.", name);
     }
 

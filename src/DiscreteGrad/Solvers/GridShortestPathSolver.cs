@@ -243,7 +243,7 @@ public sealed class GridShortestPathSolver : IMapSolver
     {
         const string weights = "weights";
         if (double.IsNaN(v) || double.IsInfinity(v))
-            throw new ArgumentException($"weights (vertex costs) must be finite; flat index {i} holds {v}.", weights);
+            throw new NonFiniteValueException($"weights (vertex costs) must be finite; flat index {i} holds {v}.", weights);
         if (v < 0)
             throw new ArgumentOutOfRangeException(weights, v,
                 $"weights (vertex costs) must be >= 0 for Dijkstra; instance {i / (h * wd)}, cell ({i % (h * wd) / wd}, {i % wd}) holds {v}.");

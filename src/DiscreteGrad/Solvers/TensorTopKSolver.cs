@@ -37,7 +37,7 @@ public sealed class TensorTopKSolver : IMapSolver
         using var _ = torch.no_grad();
         var w = weights.detach().reshape(batch, n);
         if (!w.isfinite().all().item<bool>())
-            throw new ArgumentException("weights must be finite (no NaN or infinity).", nameof(weights));
+            throw new NonFiniteValueException("weights must be finite (no NaN or infinity).", nameof(weights));
         var order = w.sort(dim: 1, descending: true, stable: true).Indices.narrow(1, 0, K);
         var z = torch.zeros_like(w).scatter_(1, order, torch.ones_like(order, dtype: w.dtype));
         return scope.MoveToOuter(z.reshape(weights.shape));

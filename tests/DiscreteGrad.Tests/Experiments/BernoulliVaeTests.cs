@@ -182,7 +182,7 @@ public sealed class BernoulliVaeTests
                 var task = new BernoulliVaeTask(config, data);
                 Assert.Equal(4, task.TotalSteps);
                 var losses = Enumerable.Range(0, 4).Select(s => task.TrainStep(s)["loss"]).ToArray();
-                Assert.True(task.ShouldEvaluate(4));
+                Assert.True(task.Cadence.ShouldEvaluate(4, task.TotalSteps));
                 var ev = task.Evaluate(4);
                 Assert.True(double.IsFinite(ev["test_neg_elbo"]) && ev["test_neg_elbo"] > 0, $"{e}: test -ELBO {ev["test_neg_elbo"]}");
                 Assert.Equal(ev["test_nll"] + ev["test_kl"], ev["test_neg_elbo"], 9);

@@ -86,7 +86,7 @@ public sealed class MnistAdditionTests : IDisposable
         for (long s = 0; s < task.TotalSteps; s++) Assert.InRange(task.UpdatesAt(s + 1) - task.UpdatesAt(s), 0, 1);
         Assert.Equal(4, task.UpdatesAt(spe));
         Assert.Equal(12, task.UpdatesAt(3 * spe));
-        Assert.Equal(new long[] { 6, 12, 18 }, Enumerable.Range(1, 18).Where(s => task.ShouldEvaluate(s)).Select(s => (long)s));
+        Assert.Equal(new long[] { 6, 12, 18 }, Enumerable.Range(1, 18).Where(s => task.Cadence.ShouldEvaluate(s, task.TotalSteps)).Select(s => (long)s));
         var model = (MnistAdditionModel)task.Model;
         Assert.Equal(0, model.Digit.Node.Beta);     // TempMatch starts without noise
         Assert.Equal(0, model.Digit.Alpha);         // and DropRes with the residual always on

@@ -17,17 +17,19 @@ internal sealed class ToyTask : ITrainingTask
     private readonly Generator _data;
     private readonly Generator _noise;
     private readonly long _nanAt;
+    private readonly long _poisonAt;
 
-    public ToyTask(ulong seed, long steps, long nanAt = -1)
+    public ToyTask(ulong seed, long steps, long nanAt = -1, double lr = 1e-2, long poisonAt = -1)
     {
         torch.manual_seed((long)seed);
         _data = new Generator(seed);
         _noise = new Generator(seed + 1);
         _node = new CategoricalNode(EstimatorKind.GumbelSoftmax, new EstimatorOptions(Tau: 1.0, Beta: 0.0), generator: _noise);
         _model = nn.Sequential(("enc", nn.Linear(4, 3)), ("z", _node), ("dec", nn.Linear(3, 1)));
-        Optimizer = optim.Adam(_model.parameters(), 1e-2);
+        Optimizer = optim.Adam(_model.parameters(), lr);
         TotalSteps = steps;
         _nanAt = nanAt;
+        _poisonAt = poisonAt;
     }
 
     public string Name => "toy";
@@ -46,12 +48,14 @@ internal sealed class ToyTask : ITrainingTask
         var loss = (_model.forward(x) - y).pow(2).mean();
         loss.backward();
         Optimizer.step();
+        if (step == _poisonAt)
+            using (no_grad()) foreach (var p in _model.parameters()) p.fill_(float.NaN);   // a diverged update: finite loss, NaN weights
         if ((step + 1) % 5 == 0) _node.Beta = _beta.Advance();
         double l = step == _nanAt ? double.NaN : loss.item<float>();
         return new Dictionary<string, double> { ["loss"] = l, ["beta"] = _node.Beta };
     }
 
-    public bool ShouldEvaluate(long stepsDone) => stepsDone % 10 == 0;
+    public EvaluationCadence Cadence => new(10);
 
     public IReadOnlyDictionary<string, double> Evaluate(long stepsDone)
     {
@@ -60,6 +64,8 @@ internal sealed class ToyTask : ITrainingTask
     }
 
     public void OnRestored(long stepsDone) => _node.Beta = _beta.Value;
+
+    public double LearningRate => Optimizer.ParamGroups.First().LearningRate;
 
     public float[] Parameters() => _model.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray();
 }

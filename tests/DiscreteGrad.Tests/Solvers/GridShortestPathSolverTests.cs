@@ -110,7 +110,7 @@ public class GridShortestPathSolverTests
         Assert.Equal("weights", neg.ParamName);
         Assert.Contains(">= 0", neg.Message);
         Assert.Contains("cell (1, 0)", neg.Message);
-        var nan = Assert.Throws<ArgumentException>(() => solver.Solve(tensor(new double[] { 0, double.NaN, 1, 2 }, new long[] { 1, 2, 2 })));
+        var nan = Assert.Throws<NonFiniteValueException>(() => solver.Solve(tensor(new double[] { 0, double.NaN, 1, 2 }, new long[] { 1, 2, 2 })));
         Assert.Equal("weights", nan.ParamName);
         var shape = Assert.Throws<ArgumentException>(() => solver.Solve(zeros(3, 3)));
         Assert.Equal("weights", shape.ParamName);

@@ -115,7 +115,7 @@ public class MaximumSpanningTreeSolverTests
         var bad = Assert.Throws<ArgumentException>(() => list.Solve(zeros(2, 5)));
         Assert.Equal("weights", bad.ParamName);
         Assert.Contains("m = n (n - 1) / 2", bad.Message);
-        var nan = Assert.Throws<ArgumentException>(() => list.Solve(tensor(new[] { 1.0, double.NaN, 0 }).unsqueeze(0)));
+        var nan = Assert.Throws<NonFiniteValueException>(() => list.Solve(tensor(new[] { 1.0, double.NaN, 0 }).unsqueeze(0)));
         Assert.Equal("weights", nan.ParamName);
         Assert.Contains("NaN", nan.Message);
     }

@@ -39,7 +39,7 @@ public class TensorTopKSolverTests
         Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => new TensorTopKSolver(0)).ParamName);
         Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => new TensorTopKSolver(5).Solve(torch.zeros(2, 4))).ParamName);
         Assert.Equal("weights", Assert.Throws<ArgumentException>(() => new TensorTopKSolver(1).Solve(torch.zeros(4))).ParamName);
-        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => new TensorTopKSolver(1).Solve(torch.tensor(new[] { 0.0, double.NaN }).view(1, 2))).ParamName);
+        Assert.Equal("weights", Assert.Throws<NonFiniteValueException>(() => new TensorTopKSolver(1).Solve(torch.tensor(new[] { 0.0, double.NaN }).view(1, 2))).ParamName);
         Assert.Equal("weights", Assert.Throws<ArgumentException>(() => new TensorTopKSolver(1).Solve(torch.zeros(new long[] { 2, 3 }, dtype: ScalarType.Int64))).ParamName);
     }
 }

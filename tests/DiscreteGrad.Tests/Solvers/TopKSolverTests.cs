@@ -93,7 +93,7 @@ public class TopKSolverTests
         Assert.Contains("<= n = 3", e2.Message);
         var e3 = Assert.Throws<ArgumentException>(() => new TopKSolver(1).Solve(zeros(3)));
         Assert.Equal("weights", e3.ParamName);
-        var e4 = Assert.Throws<ArgumentException>(() => new TopKSolver(1).Solve(tensor(new[] { 0.0, double.NaN }).unsqueeze(0)));
+        var e4 = Assert.Throws<NonFiniteValueException>(() => new TopKSolver(1).Solve(tensor(new[] { 0.0, double.NaN }).unsqueeze(0)));
         Assert.Equal("weights", e4.ParamName);
         Assert.Contains("NaN", e4.Message);
         var e5 = Assert.Throws<ArgumentException>(() => new TopKSolver(1).Solve(zeros(new long[] { 2, 3 }, dtype: ScalarType.Int64)));

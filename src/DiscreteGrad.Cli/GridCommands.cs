@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using DiscreteGrad.Experiments;
+using DiscreteGrad.Experiments.Runner;
+using Spectre.Console;
+
+namespace DiscreteGrad.Cli;
+
+/// <summary><c>discretegrad run-cell GRID_DIR INDEX</c>: runs one cell of a grid in this process (what the backends start).</summary>
+internal static class RunCellCommand
+{
+    public static Command Create()
+    {
+        var grid = new Argument<string>("GRID_DIR") { Description = "The grid folder (--out of the experiment command)." };
+        var index = new Argument<int>("INDEX") { Description = "The cell's index (the Slurm array index)." };
+        var command = new Command("run-cell", "Run one cell of a grid in this process (the local and Slurm backends start this).") { grid, index };
+        command.Hidden = false;
+        command.SetAction(CommandErrors.Guarded(pr =>
+            CellRunner.Run(ExperimentCatalog.All, pr.GetValue(grid)!, pr.GetValue(index), Console.Out), pr => null));
+        return command;
+    }
+}
+
+/// <summary><c>discretegrad report GRID_DIR</c>: the table, plots and markdown of whatever cells have finished.</summary>
+internal static class ReportCommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static Command Create()
+    {
+        var grid = new Argument<string>("GRID_DIR") { Description = "The grid folder." };
+        var docs = new Option<string?>("--docs") { Description = "Also write the markdown to this path, its plots beside it." };
+        var note = new Option<string?>("--note") { Description = "Text placed near the top of the report." };
+        var command = new Command("report", "Aggregate the finished cells of a grid (also while it runs): table, plots, markdown; names missing and failed cells.")
+        {
+            grid, docs, note,
+        };
+        command.SetAction(CommandErrors.Guarded(pr =>
+        {
+            string dir = pr.GetValue(grid)!;
+            var file = GridFolder.Read(dir);
+            var experiment = ExperimentCatalog.Find(file.Experiment);
+            return Print(experiment, dir, pr.GetValue(docs), pr.GetValue(note));
+        }, pr => null));
+        return command;
+    }
+
+    /// <summary>Writes the report, prints its table and every cell that did not finish; 2 when a cell failed.</summary>
+    public static int Print(IExperiment experiment, string grid, string? docs, string? note)
+    {
+        var written = GridReport.Write(experiment, grid, docs, note);
+        var outcomes = GridReport.Collect(grid);
+        var (header, rows) = GridReport.Table(experiment, outcomes);
+        var table = new Table().Title(Markup.Escape(experiment.Title)).Border(TableBorder.Rounded);
+        for (int i = 0; i < header.Length; i++) table.AddColumn(i == 0 ? new TableColumn(Markup.Escape(header[i])) : new TableColumn(Markup.Escape(header[i])).RightAligned());
+        foreach (var r in rows) table.AddRow(r.Select(Markup.Escape).ToArray());
+        if (rows.Count > 0) AnsiConsole.Write(table);
+        foreach (var o in outcomes.Where(o => o.State != "done"))
+        {
+            string colour = o.State == "failed" ? "red" : "yellow";
+            AnsiConsole.MarkupLine($"[{colour}]{Markup.Escape(o.State)}:[/] {Markup.Escape(o.Cell.Label)}{(o.Message is null ? "" : ": " + Markup.Escape(o.Message))} [grey](log: {Markup.Escape(Path.Combine(o.Directory, "cell.log"))})[/]");
+        }
+        foreach (var p in written) AnsiConsole.MarkupLine($"[grey]wrote {Markup.Escape(p)}[/]");
+        return outcomes.Any(o => o.State == "failed") ? 2 : 0;
+    }
+}
+
+/// <summary><c>discretegrad status GRID_DIR</c>: every cell and its state.</summary>
+internal static class StatusCommand
+{
+    public static Command Create()
+    {
+        var grid = new Argument<string>("GRID_DIR") { Description = "The grid folder." };
+        var command = new Command("status", "List the cells of a grid and their state (pending, running, done, failed, preempted).") { grid };
+        command.SetAction(CommandErrors.Guarded(pr =>
+        {
+            string dir = pr.GetValue(grid)!;
+            var file = GridFolder.Read(dir);
+            var table = new Table().Title(Markup.Escape($"{file.Experiment}: {dir}")).Border(TableBorder.Rounded);
+            foreach (var h in new[] { "index", "cell", "state", "steps", "message" }) table.AddColumn(h);
+            var counts = new Dictionary<string, int>();
+            foreach (var c in file.Cells)
+            {
+                var s = GridFolder.ReadStatus(GridFolder.CellDirectory(dir, c));
+                counts[s.State] = counts.GetValueOrDefault(s.State) + 1;
+                table.AddRow(c.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(c.Label), Markup.Escape(s.State),
+                    s.TotalSteps > 0 ? $"{s.Steps}/{s.TotalSteps}" : s.Steps.ToString(CultureInfo.InvariantCulture), Markup.Escape(s.Message ?? ""));
+            }
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine(Markup.Escape(string.Join(", ", counts.Select(kv => $"{kv.Value} {kv.Key}"))));
+            return 0;
+        }, pr => null));
+        return command;
+    }
+}

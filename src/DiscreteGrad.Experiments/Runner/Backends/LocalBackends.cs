@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+
+namespace DiscreteGrad.Experiments.Runner.Backends;
+
+/// <summary>How to start <c>discretegrad run-cell GRID_DIR INDEX</c>: an executable and the arguments before "run-cell".</summary>
+/// <param name="FileName">The executable (the apphost, or <c>dotnet</c>).</param>
+/// <param name="PrefixArguments">Arguments before "run-cell" (the CLI's dll when <paramref name="FileName"/> is dotnet).</param>
+public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixArguments)
+{
+    /// <summary>The launcher of the running CLI process (its apphost, or <c>dotnet</c> with its entry dll).</summary>
+    public static CellLauncher Current()
+    {
+        string process = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this process is unknown.");
+        string entry = Assembly.GetEntryAssembly()?.Location ?? "";
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry.Length > 0
+            ? new CellLauncher(process, new[] { entry })
+            : new CellLauncher(process, Array.Empty<string>());
+    }
+
+    /// <summary>The launcher of a CLI dll run by the dotnet host that runs this process (for tests).</summary>
+    public static CellLauncher ForDll(string dll)
+    {
+        string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        return new CellLauncher(host, new[] { Path.GetFullPath(dll) });
+    }
+
+    /// <summary>The whole command line of one cell, quoted for a POSIX shell.</summary>
+    public string ShellCommand(string grid, string index) =>
+        string.Join(" ", new[] { FileName }.Concat(PrefixArguments).Concat(new[] { "run-cell", Path.GetFullPath(grid), index }).Select(Quote));
+
+    public static string Quote(string s) =>
+        s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./:=+,@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+}
+
+/// <summary>
+/// Runs every cell in a child process of its own (<c>run-cell</c>), at most <see cref="Jobs"/> at once, each with the
+/// grid's libtorch thread count. A crashed cell (native error, killed by the kernel) is marked failed with its exit code
+/// and does not stop the others. Cancelling sends SIGTERM to the running cells, which checkpoint and stop.
+/// </summary>
+/// <param name="jobs">Cells at once (&gt;= 1).</param>
+/// <param name="launcher">How to start a cell.</param>
+public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGridBackend
+{
+    /// <summary>Cells at once.</summary>
+    public int Jobs { get; } = jobs >= 1 ? jobs : throw new SettingException("--jobs", $"--jobs must be >= 1 (got {jobs}).");
+
+    /// <inheritdoc />
+    public GridLaunch Launch(string grid, GridFile file, IReadOnlyList<GridCell> cells, IGridProgress? progress, CancellationToken cancel)
+    {
+        using var slots = new SemaphoreSlim(Jobs);
+        var running = new List<(GridCell Cell, Process Process)>();
+        var gate = new object();
+        var threads = cells.Select(cell => new Thread(() =>
+        {
+            slots.Wait();
+            try
+            {
+                if (cancel.IsCancellationRequested) return;
+                RunOne(grid, cell, running, gate, cancel);
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }) { IsBackground = true }).ToList();
+        foreach (var t in threads) t.Start();
+        while (threads.Any(t => t.IsAlive))
+        {
+            foreach (var c in cells) progress?.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c)));
+            Thread.Sleep(250);
+        }
+        foreach (var c in cells) progress?.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c)));
+        return new GridLaunch(true, null);
+    }
+
+    private void RunOne(string grid, GridCell cell, List<(GridCell, Process)> running, object gate, CancellationToken cancel)
+    {
+        string dir = GridFolder.CellDirectory(grid, cell);
+        Directory.CreateDirectory(dir);
+        var psi = new ProcessStartInfo(launcher.FileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in launcher.PrefixArguments) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add("run-cell");
+        psi.ArgumentList.Add(Path.GetFullPath(grid));
+        psi.ArgumentList.Add(cell.Index.ToString(CultureInfo.InvariantCulture));
+        using var output = new StreamWriter(Path.Combine(dir, "process.log"), append: true) { AutoFlush = true };
+        using var process = new Process { StartInfo = psi };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.WriteLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var onCancel = cancel.Register(() => Signal(process));
+        process.WaitForExit();
+        int code = process.ExitCode;
+        if (code is not (CellExitCodes.Done or CellExitCodes.Failed or CellExitCodes.Preempted))
+        {
+            var last = GridFolder.ReadStatus(dir);
+            string why = code > 128 ? $"killed by signal {code - 128}{(code - 128 == 9 ? " (out of memory?)" : "")}" : $"exited with code {code}";
+            GridFolder.WriteStatus(dir, last with
+            {
+                State = "failed",
+                Message = $"the cell's process {why}; see {Path.Combine(dir, "process.log")}",
+                Updated = DateTime.UtcNow,
+            });
+        }
+    }
+
+    private static void Signal(Process p)
+    {
+        try
+        {
+            if (!p.HasExited) Process.Start("kill", new[] { "-TERM", p.Id.ToString(CultureInfo.InvariantCulture) })?.WaitForExit();
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// Runs the cells one after another in this process (for tests and debugging; the libtorch thread count is then the
+/// process's). Failures are recorded per cell as with <see cref="LocalProcessBackend"/>.
+/// </summary>
+/// <param name="catalog">The experiments, to find the grid's by name.</param>
+public sealed class InProcessBackend(IReadOnlyList<IExperiment> catalog) : IGridBackend
+{
+    /// <inheritdoc />
+    public GridLaunch Launch(string grid, GridFile file, IReadOnlyList<GridCell> cells, IGridProgress? progress, CancellationToken cancel)
+    {
+        foreach (var c in cells)
+        {
+            if (cancel.IsCancellationRequested) break;
+            CellRunner.Run(catalog, grid, c.Index, stop: cancel, handleSignals: false);
+            progress?.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c)));
+        }
+        return new GridLaunch(true, null);
+    }
+}
