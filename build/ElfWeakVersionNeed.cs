@@ -23,6 +23,15 @@ namespace DiscreteGrad.Build
         AlreadyWeak,
     }
 
+    /// <summary>Outcome of <see cref="NativeLibraryCopy.Copy"/>.</summary>
+    public enum NativeCopyResult
+    {
+        /// <summary>The destination was missing or differed; a new file was written and renamed over it.</summary>
+        Written,
+        /// <summary>The destination already held exactly the wanted bytes; it was not opened for writing.</summary>
+        UpToDate,
+    }
+
     /// <summary>Reads and edits the GNU symbol-versioning sections of a 64-bit little-endian ELF file.</summary>
     public static class ElfVersionNeed
     {
@@ -33,25 +42,36 @@ namespace DiscreteGrad.Build
 
         /// <summary>
         /// Sets VER_FLG_WEAK on the version-need entry <paramref name="version"/> required from <paramref name="library"/>.
-        /// Idempotent. Throws <see cref="InvalidDataException"/> when the file is not a 64-bit little-endian ELF, has no
-        /// .gnu.version_r section, or does not need that version from that library.
+        /// Idempotent: when the entry is already WEAK the file is not written at all (same inode, same mtime). Otherwise
+        /// the patched bytes go to a temporary file in the same folder, which is renamed over <paramref name="path"/>
+        /// (<see cref="AtomicFile.Replace"/>): a process that has the old file mapped keeps its complete old copy, and one
+        /// that opens the path sees either the old or the new file, never a partly written one. Throws
+        /// <see cref="InvalidDataException"/> when the file is not a 64-bit little-endian ELF, has no .gnu.version_r
+        /// section, or does not need that version from that library.
         /// </summary>
         public static ElfPatchResult MarkWeak(string path, string library, string version)
         {
             byte[] data = File.ReadAllBytes(path);
+            if (!SetWeak(data, path, library, version))
+                return ElfPatchResult.AlreadyWeak;
+            AtomicFile.Replace(path, data, path);
+            return ElfPatchResult.Patched;
+        }
+
+        /// <summary>
+        /// Sets VER_FLG_WEAK on that need in the in-memory image <paramref name="data"/> (read from <paramref name="path"/>,
+        /// which names it in errors). Returns false, leaving <paramref name="data"/> unchanged, when it is already WEAK.
+        /// </summary>
+        public static bool SetWeak(byte[] data, string path, string library, string version)
+        {
             long flagsOffset = FindVernauxFlagsOffset(data, path, library, version);
             ushort flags = ReadU16(data, flagsOffset);
             if ((flags & VerFlagWeak) != 0)
-                return ElfPatchResult.AlreadyWeak;
+                return false;
             ushort newFlags = (ushort)(flags | VerFlagWeak);
-            using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None))
-            {
-                fs.Seek(flagsOffset, SeekOrigin.Begin);
-                fs.WriteByte((byte)(newFlags & 0xff));
-                fs.WriteByte((byte)(newFlags >> 8));
-                fs.Flush(true);
-            }
-            return ElfPatchResult.Patched;
+            data[flagsOffset] = (byte)(newFlags & 0xff);
+            data[flagsOffset + 1] = (byte)(newFlags >> 8);
+            return true;
         }
 
         /// <summary>The vna_flags of the need for <paramref name="version"/> from <paramref name="library"/>.</summary>
@@ -189,6 +209,82 @@ namespace DiscreteGrad.Build
         private static ulong ReadU64(byte[] d, long o) => ReadU32(d, o) | ((ulong)ReadU32(d, o + 4) << 32);
     }
 
+    /// <summary>Replaces files by rename, so that no reader ever sees a partly written file.</summary>
+    public static class AtomicFile
+    {
+        /// <summary>
+        /// Writes <paramref name="content"/> to a new temporary file in the folder of <paramref name="target"/> (flushed to
+        /// disk), then renames it over <paramref name="target"/> (rename(2) replaces the directory entry atomically; the
+        /// old inode lives on for processes that hold it open or mapped). The temporary file starts as a copy of
+        /// <paramref name="permissionsFrom"/> when given, so it gets that file's permission bits; it is removed if
+        /// anything fails before the rename.
+        /// </summary>
+        public static void Replace(string target, byte[] content, string? permissionsFrom)
+        {
+            string full = Path.GetFullPath(target);
+            string dir = Path.GetDirectoryName(full) ?? ".";
+            Directory.CreateDirectory(dir);
+            string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+            try
+            {
+                bool copied = permissionsFrom != null && File.Exists(permissionsFrom);
+                if (copied)
+                    File.Copy(permissionsFrom!, tmp);
+                using (var fs = new FileStream(tmp, copied ? FileMode.Truncate : FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    fs.Write(content, 0, content.Length);
+                    fs.Flush(true);
+                }
+                if (File.Exists(full))
+                {
+                    File.Replace(tmp, full, null); // rename(2) on Unix
+                }
+                else
+                {
+                    try { File.Move(tmp, full); } // fails rather than overwrite when the target appeared meanwhile
+                    catch (IOException) when (File.Exists(full)) { File.Replace(tmp, full, null); }
+                }
+            }
+            finally
+            {
+                if (File.Exists(tmp)) File.Delete(tmp);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies a native library into a build output, marking its version need WEAK on the way, without ever writing into
+    /// a file that a running process may have mapped: an identical destination is left alone, anything else is replaced
+    /// by rename (<see cref="AtomicFile.Replace"/>).
+    /// </summary>
+    public static class NativeLibraryCopy
+    {
+        /// <summary>
+        /// Makes <paramref name="destination"/> hold the bytes of <paramref name="source"/>, with the need for
+        /// <paramref name="version"/> from <paramref name="library"/> marked WEAK when <paramref name="markWeak"/> is true.
+        /// When the destination already holds exactly those bytes it is not opened for writing (<see cref="NativeCopyResult.UpToDate"/>);
+        /// otherwise the bytes are written to a temporary file next to it and renamed over it (<see cref="NativeCopyResult.Written"/>).
+        /// </summary>
+        public static NativeCopyResult Copy(string source, string destination, string library, string version, bool markWeak)
+        {
+            byte[] wanted = File.ReadAllBytes(source);
+            if (markWeak)
+                ElfVersionNeed.SetWeak(wanted, source, library, version);
+            if (File.Exists(destination) && SameBytes(File.ReadAllBytes(destination), wanted))
+                return NativeCopyResult.UpToDate;
+            AtomicFile.Replace(destination, wanted, source);
+            return NativeCopyResult.Written;
+        }
+
+        private static bool SameBytes(byte[] a, byte[] b)
+        {
+            if (a.Length != b.Length) return false;
+            for (int i = 0; i < a.Length; i++)
+                if (a[i] != b[i]) return false;
+            return true;
+        }
+    }
+
     /// <summary>Finds the libstdc++ the dynamic loader would use, to ask which GLIBCXX versions it defines.</summary>
     public static class SystemLibStdCxx
     {
@@ -218,16 +314,33 @@ namespace DiscreteGrad.Build
 #if !ELFPATCH_NO_MSBUILD
 namespace DiscreteGrad.Build
 {
+    /// <summary>Shared by the tasks: is the libstdc++ compatibility step needed on this machine?</summary>
+    internal static class CompatCheck
+    {
+        /// <summary>The system libstdc++ (null if none found) and whether it defines <paramref name="version"/>.</summary>
+        public static bool SystemDefines(string version, out string? systemLibrary)
+        {
+            systemLibrary = SystemLibStdCxx.Locate();
+            try { return systemLibrary != null && ElfVersionNeed.DefinesVersion(systemLibrary, version); }
+            catch (InvalidDataException) { return false; }
+        }
+    }
+
     /// <summary>
     /// MSBuild task: for each file in <see cref="Files"/> that exists, marks its need for <see cref="Version"/> from
-    /// <see cref="Library"/> WEAK, unless the system's libstdc++ defines that version (then it does nothing).
+    /// <see cref="Library"/> WEAK, unless the system's libstdc++ defines that version (then it does nothing). A file whose
+    /// need is already WEAK is not written; any other is replaced by rename (<see cref="ElfVersionNeed.MarkWeak"/>).
     /// </summary>
     public class MarkElfVersionNeedWeak : Microsoft.Build.Utilities.Task
     {
+        /// <summary>The ELF files to patch; missing ones are ignored.</summary>
         [Microsoft.Build.Framework.Required] public Microsoft.Build.Framework.ITaskItem[] Files { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+        /// <summary>The library the version is needed from.</summary>
         public string Library { get; set; } = "libstdc++.so.6";
+        /// <summary>The version need to mark WEAK.</summary>
         public string Version { get; set; } = "GLIBCXX_3.4.32";
 
+        /// <inheritdoc />
         public override bool Execute()
         {
             if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux))
@@ -237,11 +350,7 @@ namespace DiscreteGrad.Build
                 if (File.Exists(f.ItemSpec)) existing.Add(f.ItemSpec);
             if (existing.Count == 0) return true;
 
-            string? sys = SystemLibStdCxx.Locate();
-            bool has;
-            try { has = sys != null && ElfVersionNeed.DefinesVersion(sys, Version); }
-            catch (InvalidDataException) { has = false; }
-            if (has)
+            if (CompatCheck.SystemDefines(Version, out string? sys))
             {
                 Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
                     $"libstdc++ compatibility: {sys} defines {Version}; {Path.GetFileName(existing[0])} left unchanged.");
@@ -252,9 +361,62 @@ namespace DiscreteGrad.Build
                 try
                 {
                     var r = ElfVersionNeed.MarkWeak(file, Library, Version);
-                    Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High, r == ElfPatchResult.Patched
+                    Log.LogMessage(r == ElfPatchResult.Patched ? Microsoft.Build.Framework.MessageImportance.High : Microsoft.Build.Framework.MessageImportance.Normal,
+                        r == ElfPatchResult.Patched
                         ? $"libstdc++ compatibility: {sys ?? "system libstdc++ (not found)"} lacks {Version}; marked that need WEAK in {file}."
-                        : $"libstdc++ compatibility: {Version} need already WEAK in {file}; nothing to do.");
+                        : $"libstdc++ compatibility: {Version} need already WEAK in {file}; not rewritten.");
+                }
+                catch (Exception e) when (e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
+                {
+                    Log.LogError($"libstdc++ compatibility step failed: {e.Message}");
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// MSBuild task: copies each of <see cref="SourceFiles"/> to the matching entry of <see cref="DestinationFiles"/> with
+    /// <see cref="NativeLibraryCopy.Copy"/>, marking the need for <see cref="Version"/> from <see cref="Library"/> WEAK when
+    /// the system's libstdc++ lacks that version. A destination that already holds the wanted bytes is not written; any
+    /// other is replaced by rename, so a process that has the library mapped is never disturbed.
+    /// </summary>
+    public class CopyNativeMarkingVersionNeedWeak : Microsoft.Build.Utilities.Task
+    {
+        /// <summary>The native libraries as the packages ship them.</summary>
+        [Microsoft.Build.Framework.Required] public Microsoft.Build.Framework.ITaskItem[] SourceFiles { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+        /// <summary>Where each goes, one per source file.</summary>
+        [Microsoft.Build.Framework.Required] public Microsoft.Build.Framework.ITaskItem[] DestinationFiles { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+        /// <summary>The library the version is needed from.</summary>
+        public string Library { get; set; } = "libstdc++.so.6";
+        /// <summary>The version need to mark WEAK.</summary>
+        public string Version { get; set; } = "GLIBCXX_3.4.32";
+
+        /// <inheritdoc />
+        public override bool Execute()
+        {
+            if (SourceFiles.Length != DestinationFiles.Length)
+            {
+                Log.LogError($"libstdc++ compatibility: {SourceFiles.Length} source files but {DestinationFiles.Length} destinations.");
+                return false;
+            }
+            if (SourceFiles.Length == 0) return true;
+            bool linux = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux);
+            string? sys = null;
+            bool markWeak = linux && !CompatCheck.SystemDefines(Version, out sys);
+            for (int i = 0; i < SourceFiles.Length; i++)
+            {
+                string src = SourceFiles[i].ItemSpec, dst = DestinationFiles[i].ItemSpec;
+                try
+                {
+                    var r = NativeLibraryCopy.Copy(src, dst, Library, Version, markWeak);
+                    if (r == NativeCopyResult.UpToDate)
+                        Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal, $"libstdc++ compatibility: {dst} is up to date; not rewritten.");
+                    else
+                        Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High, markWeak
+                            ? $"libstdc++ compatibility: {sys ?? "system libstdc++ (not found)"} lacks {Version}; copied {src} to {dst} with that need marked WEAK."
+                            : $"libstdc++ compatibility: copied {src} to {dst} unchanged (the system libstdc++ defines {Version}).");
                 }
                 catch (Exception e) when (e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
                 {

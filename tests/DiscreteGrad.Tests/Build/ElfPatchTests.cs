@@ -14,7 +14,7 @@ public sealed class ElfPatchTests : IDisposable
     /// A minimal ELF64 LE shared object: header, .dynstr, .gnu.version_r with two needs (libm.so.6: GLIBC_2.2.5;
     /// libstdc++.so.6: GLIBCXX_3.4.30 and GLIBCXX_3.4.32), .shstrtab, section headers.
     /// </summary>
-    private static byte[] SyntheticElf(ushort flags32 = 0)
+    internal static byte[] SyntheticElf(ushort flags32 = 0)
     {
         var dynstr = new List<byte> { 0 };
         int Str(string s) { int o = dynstr.Count; dynstr.AddRange(Encoding.ASCII.GetBytes(s)); dynstr.Add(0); return o; }
