@@ -16,7 +16,6 @@ root.Subcommands.Add(BernoulliVaeCommand.Create(args));
 root.Subcommands.Add(FigureBetaToyCommand.Create(args));
 root.Subcommands.Add(FigureSimplexCommand.Create(args));
 root.Subcommands.Add(FigureTemperatureCommand.Create(args));
-root.Subcommands.Add(ImleGradientsCommand.Create(args));
 root.Subcommands.Add(RunCellCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());

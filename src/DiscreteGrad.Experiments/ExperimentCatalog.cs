@@ -9,6 +9,7 @@ public static class ExperimentCatalog
     public static IReadOnlyList<IExperiment> All { get; } = new IExperiment[]
     {
         new Polynomial.PolynomialExperiment(),
+        new ImleGradients.ImleGradientsExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
