@@ -10,6 +10,9 @@ public static class ExperimentCatalog
     {
         new Polynomial.PolynomialExperiment(),
         new ImleGradients.ImleGradientsExperiment(),
+        new Figures.FigureBetaToyExperiment(),
+        new Figures.FigureSimplexExperiment(),
+        new Figures.FigureTemperatureExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
