@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using DiscreteGrad.Experiments.Figures;
 using DiscreteGrad.Experiments.Reporting;
 using DiscreteGrad.Experiments.Runner;
@@ -18,14 +17,8 @@ namespace DiscreteGrad.Experiments.ImleGradients;
 /// </summary>
 public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     /// <summary>File name of a cell's full result.</summary>
-    public const string ResultFile = "result.json";
+    public const string ResultFile = FigureOutput.ResultFile;
 
     /// <inheritdoc />
     public override string Name => "imle-gradients";
@@ -101,7 +94,7 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
             foreach (var (method, gap) in new[] { (label, r.Gap), (GradientMethods.Label(GradientMethod.Exact), r.ExactGap) })
                 for (int t = 0; t < gap.Count; t++)
                     csv.WriteRow(r.N, r.K, method, t, gap[t].Mean, gap[t].Se, r.Runs);
-        GridFolder.WriteAtomically(Path.Combine(directory, ResultFile), JsonSerializer.Serialize(r, Json));
+        WriteResult(directory, r);
         var (lambda, best) = r.Best;
         var metrics = new Dictionary<string, double>
         {
@@ -119,9 +112,7 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
     }
 
     /// <summary>Reads a cell's <c>result.json</c>.</summary>
-    public static ImleGradientsCellResult ReadCell(string directory) =>
-        JsonSerializer.Deserialize<ImleGradientsCellResult>(File.ReadAllText(Path.Combine(directory, ResultFile)), Json)
-        ?? throw new InvalidDataException($"{Path.Combine(directory, ResultFile)} is empty.");
+    public static ImleGradientsCellResult ReadCell(string directory) => ReadResult<ImleGradientsCellResult>(directory);
 
     /// <summary>Per case: the figure, the cosine-vs-lambda table, the gap at a few steps and the reading.</summary>
     protected override void WriteSection(IReadOnlyList<(ImleGradientsConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown)
