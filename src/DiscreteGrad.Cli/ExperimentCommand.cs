@@ -101,6 +101,8 @@ internal static class ExperimentCommand
                 throw new SettingException("--resume-override", $"--resume-override: unknown setting '{key}'; allowed: {string.Join(", ", experiment.Settings.Select(s => s.Name))}.");
         var options = new GridOptions(outDir, CommandLine.Of(args), jobs, threads, pr.GetValue(shared.Device)!, pr.GetValue(shared.Resume), overrides,
             pr.GetValue(shared.CheckpointEvery), backendName == "slurm" ? null : cores);
+        if (backendName != "slurm" && options.Device.StartsWith("cuda", StringComparison.Ordinal) && !TorchSharp.torch.cuda.is_available())
+            throw new SettingException("--device", $"--device {options.Device}: CUDA is not available here (this libtorch is a CPU build); use --device cpu.");
         IGridBackend backend = backendName switch
         {
             "slurm" => shared.Slurm.Backend(pr, CellLauncher.Current()),
