@@ -124,7 +124,21 @@ public sealed class DccgListOpsModel : nn.Module<Tensor, Tensor>
         set => digit.Alpha = value;
     }
 
-    /// <summary>When set, each forward pass tracks the node states <c>round0</c> (the embeddings) to <c>roundR</c> (x^r before the component).</summary>
+    /// <summary>
+    /// Random source of the parent draws, the digit draws and the DropRes coins (setting it sets all three; a task can swap
+    /// in a separate generator for evaluation so that evaluation draws never touch the training stream).
+    /// </summary>
+    public Generator? Generator
+    {
+        get => edgeNode.Generator;
+        set { edgeNode.Generator = value; digit.Node.Generator = value; digit.Generator = value; }
+    }
+
+    /// <summary>
+    /// When set, each forward pass with gradient tracks the node states <c>round0</c> (the embeddings x^0) to
+    /// <c>roundR</c> (x^r = x^{r-1} + m, before the digit component), so that after <c>backward()</c> the tracker gives
+    /// mean |dL/dx^r| per round (Figure 6 of the paper); call <see cref="GradientTracker.Clear"/> before the next pass.
+    /// </summary>
     public GradientTracker? Tracker { get; set; }
 
     /// <summary>The categorical node that draws the parents.</summary>
@@ -157,7 +171,7 @@ public sealed class DccgListOpsModel : nn.Module<Tensor, Tensor>
     {
         var real = CheckInputs(tokens, mask);
         using var scope = torch.NewDisposeScope();
-        long b = tokens.shape[0], l = tokens.shape[1];
+        long l = tokens.shape[1];
         var logits = ParentLogits(tokens, real);
         // A single token has one candidate parent (itself), which needs no draw (the node needs K >= 2 categories).
         var a = l == 1 ? torch.ones_like(logits)

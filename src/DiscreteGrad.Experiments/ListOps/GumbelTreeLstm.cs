@@ -12,6 +12,11 @@ namespace DiscreteGrad.Experiments.ListOps;
 /// <c>--word-dim 300 --hidden-dim 300 --clf-hidden-dim 300 --clf-num-layers 1 --leaf-rnn --dropout 0.5 --temperature 1.1
 /// --batch-size 16</c>). The vocabulary defaults to the 15 tokens of the Nangia-Bowman ListOps data (ids 0..14) with
 /// padding id 15.
+/// <para>The reference's training recipe (listops/nlp/train.py and the README's command), for the task that trains this
+/// model: RAdam (lr 7e-4, no weight decay), gradient norm clipped at 5, batch 16 from a bucket iterator (similar lengths),
+/// 20 epochs, mean cross-entropy, validation twice per epoch with ReduceLROnPlateau (mode max, factor 0.5, patience 4
+/// validations); expressions of fewer than 100 tokens after its tokenisation, which removes "(" and ")", lower-cases, and
+/// splits "[MIN" into "[" and "min".</para>
 /// </summary>
 public sealed record GumbelTreeLstmOptions
 {

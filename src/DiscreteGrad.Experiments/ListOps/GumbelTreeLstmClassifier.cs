@@ -62,6 +62,13 @@ public sealed class GumbelTreeLstmClassifier : nn.Module<Tensor, Tensor>
         set => encoder.Node.Tau = value;
     }
 
+    /// <summary>Random source of the merge draws in training.</summary>
+    public Generator? Generator
+    {
+        get => encoder.Node.Generator;
+        set => encoder.Node.Generator = value;
+    }
+
     /// <summary>The reference's initialisation (see the class summary).</summary>
     public void ResetParameters()
     {

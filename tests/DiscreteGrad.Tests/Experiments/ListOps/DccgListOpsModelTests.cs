@@ -204,6 +204,11 @@ public class DccgListOpsModelTests
         Assert.Equal((2.5, 0.25), (m.Digit.Node.Tau, m.Digit.Node.Beta));
         Assert.Equal(0.4, m.Digit.Alpha);
         Assert.Equal(DropResMode.PerBatch, m.Digit.DropRes);
+        var g = new Generator(9);
+        m.Generator = g;
+        Assert.Same(g, m.EdgeNode.Generator);
+        Assert.Same(g, m.Digit.Node.Generator);
+        Assert.Same(g, m.Digit.Generator);
         m.Rounds = 8;
         m.eval();
         Assert.Equal(new long[] { 1, 7, 6 }, m.Forward(Tokens(new[] { 6 }, 1)).RoundDigits!.shape);
