@@ -15,7 +15,10 @@ namespace DiscreteGrad.Bench;
 /// Tree-LSTM (ReinMax's listops): batch 16, L = 100, word, hidden and classifier width 300 (also 150 and 100), leaf LSTM,
 /// dropout 0.5. Each configuration runs in a child process (this executable with <c>listops-child</c>): one warm-up step,
 /// then the timed steps; it prints the median wall and process-CPU seconds per step, and its VmHWM (peak RSS) after the
-/// steps and after building the model and batch alone.
+/// steps and after building the model and batch alone. Every configuration runs twice: with glibc's default malloc, and
+/// with <see cref="KeepOnHeap"/>, which keeps large blocks on the heap for reuse. The DCCG step allocates many
+/// [B, L, L, d] tensors of 60 MB, above glibc's largest dynamic mmap threshold (32 MiB), so by default each is mapped and
+/// unmapped afresh and its pages faulted in again (system time).
 /// </summary>
 public static class ListOpsBench
 {
@@ -32,6 +35,10 @@ public static class ListOpsBench
         ("Tree-LSTM 150, ReinMax", () => new TreeStepper(150, EstimatorKind.ReinMax)),
         ("Tree-LSTM 100, ReinMax", () => new TreeStepper(100, EstimatorKind.ReinMax)),
     ];
+
+    /// <summary>glibc settings that keep freed large blocks on the heap instead of unmapping them.</summary>
+    public static readonly (string Name, string Value)[] KeepOnHeap =
+        [("MALLOC_MMAP_THRESHOLD_", "4294967296"), ("MALLOC_TRIM_THRESHOLD_", "17179869184")];
 
     /// <summary>Child entry point: args = case index, timed steps, threads. Prints one "RESULT wall cpu built_kB peak_kB" line.</summary>
     public static int Child(string[] args)
@@ -63,27 +70,37 @@ public static class ListOpsBench
     public static void Run(int threads, int steps)
     {
         Console.WriteLine($"## ListOps models: one training step (forward + backward + Adam), {threads} libtorch thread(s), median of {steps} steps after one warm-up");
+        Console.WriteLine($"Each cell: glibc's default malloc (in brackets: {string.Join(" ", KeepOnHeap.Select(e => $"{e.Name}={e.Value}"))}).");
         Console.WriteLine("| configuration | wall s / step | CPU s / step | peak RSS (MiB) | RSS after building (MiB) |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
-        string exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         for (int i = 0; i < Cases.Count; i++)
         {
-            var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "listops-child", i.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture),
-                         threads.ToString(CultureInfo.InvariantCulture) })
-                psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            string output = p.StandardOutput.ReadToEnd();
-            string error = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal))
-                       ?? throw new InvalidOperationException($"child {i} failed: {error}");
-            var f = line.Split(' ');
-            double w = double.Parse(f[1], CultureInfo.InvariantCulture), c = double.Parse(f[2], CultureInfo.InvariantCulture);
-            double built = long.Parse(f[3], CultureInfo.InvariantCulture) / 1024.0, peak = long.Parse(f[4], CultureInfo.InvariantCulture) / 1024.0;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {Cases[i].Label} | {w:F3} | {c:F3} | {peak:F0} | {built:F0} |"));
+            var d = RunChild(i, steps, threads, false);
+            var k = RunChild(i, steps, threads, true);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {Cases[i].Label} | {d.Wall:F2} ({k.Wall:F2}) | {d.Cpu:F2} ({k.Cpu:F2}) | {d.PeakMiB:F0} ({k.PeakMiB:F0}) | {d.BuiltMiB:F0} |"));
         }
         Console.WriteLine();
+    }
+
+    private static (double Wall, double Cpu, double BuiltMiB, double PeakMiB) RunChild(int index, int steps, int threads, bool keepOnHeap)
+    {
+        string exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "listops-child", index.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture),
+                     threads.ToString(CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        if (keepOnHeap)
+            foreach (var (name, value) in KeepOnHeap) psi.Environment[name] = value;
+        using var p = Process.Start(psi)!;
+        var error = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal))
+                   ?? throw new InvalidOperationException($"child {index} failed: {error.Result}");
+        var f = line.Split(' ');
+        return (double.Parse(f[1], CultureInfo.InvariantCulture), double.Parse(f[2], CultureInfo.InvariantCulture),
+            long.Parse(f[3], CultureInfo.InvariantCulture) / 1024.0, long.Parse(f[4], CultureInfo.InvariantCulture) / 1024.0);
     }
 
     private sealed class DccgStepper : IStepper
