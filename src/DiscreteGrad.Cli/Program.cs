@@ -9,7 +9,6 @@ var root = new RootCommand("discretegrad: experiments with gradient estimators f
 foreach (var experiment in ExperimentCatalog.All) root.Subcommands.Add(ExperimentCommand.Create(experiment, args));
 root.Subcommands.Add(PolynomialCommand.Create(args));
 root.Subcommands.Add(KSubsetVaeCommand.Create(args));
-root.Subcommands.Add(WarcraftCommand.Create(args));
 root.Subcommands.Add(VaeCommand.Create(args));
 root.Subcommands.Add(VaeBiasCommand.Create(args));
 root.Subcommands.Add(BernoulliVaeCommand.Create(args));
