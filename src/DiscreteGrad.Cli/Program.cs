@@ -8,7 +8,6 @@ if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 1000;
 var root = new RootCommand("discretegrad: experiments with gradient estimators for discrete stochastic nodes (DiscreteGrad).");
 foreach (var experiment in ExperimentCatalog.All) root.Subcommands.Add(ExperimentCommand.Create(experiment, args));
 root.Subcommands.Add(PolynomialCommand.Create(args));
-root.Subcommands.Add(KSubsetVaeCommand.Create(args));
 root.Subcommands.Add(VaeCommand.Create(args));
 root.Subcommands.Add(VaeBiasCommand.Create(args));
 root.Subcommands.Add(BernoulliVaeCommand.Create(args));

@@ -11,6 +11,7 @@ public static class ExperimentCatalog
         new MnistAddition.MnistAdditionExperiment(),
         new MnistAddition.MnistAdditionEvaluation(),
         new Warcraft.WarcraftExperiment(),
+        new KSubsetVae.KSubsetVaeExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
