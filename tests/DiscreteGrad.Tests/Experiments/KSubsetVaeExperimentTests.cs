@@ -4,6 +4,7 @@ using DiscreteGrad.Experiments.KSubsetVae;
 using DiscreteGrad.Experiments.Reporting;
 using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Experiments.Runner.Backends;
+using DiscreteGrad.Tests.Cli;
 using DiscreteGrad.Imle;
 
 namespace DiscreteGrad.Tests.Experiments;
@@ -80,5 +81,14 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
         var (_, failed) = GridRunner.Run(Vae, Vae.Plan(Given(small.Where(kv => kv.Item1 is not ("train-examples" or "methods" or "seeds"))
                 .Append(("train-examples", "41")).Append(("methods", "imle")).ToArray()), null), new GridOptions(Path.Combine(_dir, "big")), backend);
         Assert.Equal("--train-examples must be at most 40, the images of the MNIST training set (got 41).", failed.Single().Message);
+    }
+
+    [Fact]
+    public void The_command_answers_a_bad_option_with_one_line_naming_it()
+    {
+        var (code, output) = CliProcess.Run(_dir, "ksubset-vae", "--noise", "normal");
+        Assert.Equal((2, "error: --noise: unknown value 'normal'; allowed: sog, gumbel. (see --help)"), (code, output.Trim()));
+        (code, output) = CliProcess.Run(_dir, "ksubset-vae", "--k", "30", "--out", Path.Combine(_dir, "o"));
+        Assert.Equal((2, "error: --k: must be at most --categories = 20 (got 30)."), (code, output.Trim()));
     }
 }

@@ -4,6 +4,7 @@ using DiscreteGrad.Experiments.MnistAddition;
 using DiscreteGrad.Experiments.Reporting;
 using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Experiments.Runner.Backends;
+using DiscreteGrad.Tests.Cli;
 
 namespace DiscreteGrad.Tests.Experiments;
 
@@ -129,5 +130,15 @@ public sealed class MnistAdditionExperimentTests : IDisposable
         var lines = File.ReadAllLines(Path.Combine(dir, "eval.csv"));
         int i = Array.IndexOf(lines[0].Split(','), column);
         return double.Parse(lines[^1].Split(',')[i], Inv);
+    }
+
+    [Fact]
+    public void The_command_answers_a_bad_option_with_one_line_naming_it()
+    {
+        var (code, output) = CliProcess.Run(_dir, "mnist-addition", "--lr", "0");
+        Assert.Equal((2, "error: --lr must be a finite number in (0, 10] (got '0'). (see --help)"), (code, output.Trim()));
+        (code, output) = CliProcess.Run(_dir, "mnist-addition", "--tau", "0.5", "--tau-floor", "0.8", "--out", Path.Combine(_dir, "o"));
+        Assert.Equal((2, "error: --tau-floor: must be at most --tau = 0.5 (got 0.8; 0 follows --tau)."), (code, output.Trim()));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "o")));
     }
 }

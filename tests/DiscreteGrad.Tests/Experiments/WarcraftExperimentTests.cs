@@ -3,6 +3,7 @@ using DiscreteGrad.Experiments;
 using DiscreteGrad.Experiments.Reporting;
 using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Experiments.Runner.Backends;
+using DiscreteGrad.Tests.Cli;
 using DiscreteGrad.Experiments.Warcraft;
 
 namespace DiscreteGrad.Tests.Experiments;
@@ -69,5 +70,14 @@ public sealed class WarcraftExperimentTests : IDisposable
         Assert.Equal(File.ReadAllBytes(Path.Combine(outcomes[0].Directory, "paths.png")), File.ReadAllBytes(Path.Combine(_dir, "docs", "warcraft-paths-imle.png")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(outcomes[2].Directory, "paths.png")), File.ReadAllBytes(Path.Combine(grid, "paths-direct.png")));
         Assert.True(File.Exists(Path.Combine(grid, "test-accuracy.png")));
+    }
+
+    [Fact]
+    public void The_command_answers_a_bad_option_with_one_line_naming_it()
+    {
+        var (code, output) = CliProcess.Run(_dir, "warcraft", "--size", "1");
+        Assert.Equal((2, "error: --size must be an integer in [2, 64] (got '1'). (see --help)"), (code, output.Trim()));
+        (code, output) = CliProcess.Run(_dir, "warcraft", "--patch-size", "6", "--out", Path.Combine(_dir, "o"));
+        Assert.Equal((2, "error: --patch-size: must be a multiple of 4 in [4, 64] (got 6)."), (code, output.Trim()));
     }
 }
