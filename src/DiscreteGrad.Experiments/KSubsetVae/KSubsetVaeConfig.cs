@@ -34,14 +34,14 @@ public enum KSubsetNoise
 /// </summary>
 public sealed record KSubsetVaeConfig : IValidatedConfig
 {
-    /// <summary>I-MLE or AIMLE (a sweep axis).</summary>
-    [Setting("methods", "Estimators: imle (fixed lambda) or aimle (adaptive lambda).", Axis = true)]
+    /// <summary>I-MLE or AIMLE (a sweep axis; the command's default grid has both).</summary>
+    [Setting("methods", "Estimators: imle (fixed lambda) or aimle (adaptive lambda).", Axis = true, AxisDefault = "imle,aimle")]
     public KSubsetMethod Method { get; init; } = KSubsetMethod.Aimle;
-    /// <summary>Forward (one-sided) or central (two-sided) difference (a sweep axis).</summary>
-    [Setting("differences", "Finite differences: forward or central.", Axis = true)]
+    /// <summary>Forward (one-sided) or central (two-sided) difference (a sweep axis; the command's default grid has both).</summary>
+    [Setting("differences", "Finite differences: forward or central.", Axis = true, AxisDefault = "forward,central")]
     public FiniteDifference Difference { get; init; } = FiniteDifference.Central;
-    /// <summary>Perturb-and-MAP samples S per example; the decoder sees [B*S, ...] (a sweep axis).</summary>
-    [Setting("samples", "Perturb-and-MAP samples S per example.", Axis = true, Min = 1, Max = 1000)]
+    /// <summary>Perturb-and-MAP samples S per example; the decoder sees [B*S, ...] (a sweep axis; the command's default grid has 1 and 10).</summary>
+    [Setting("samples", "Perturb-and-MAP samples S per example.", Axis = true, Min = 1, Max = 1000, AxisDefault = "1,10")]
     public int Samples { get; init; } = 10;
     /// <summary>Seed of every random draw of the run (a sweep axis).</summary>
     [Setting("seeds", "Seeds of the runs.", Axis = true, Count = true, CountFrom = 1, Min = 0, Max = 1_000_000)]

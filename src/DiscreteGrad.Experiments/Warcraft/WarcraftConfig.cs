@@ -12,8 +12,8 @@ namespace DiscreteGrad.Experiments.Warcraft;
 /// </summary>
 public sealed record WarcraftConfig : IValidatedConfig
 {
-    /// <summary>Method (a sweep axis).</summary>
-    [Setting("methods", "Methods: imle (fixed lambda), aimle (adaptive lambda) around Dijkstra, or direct (a CNN that predicts the path).", Axis = true)]
+    /// <summary>Method (a sweep axis; the command's default grid has all three).</summary>
+    [Setting("methods", "Methods: imle (fixed lambda), aimle (adaptive lambda) around Dijkstra, or direct (a CNN that predicts the path).", Axis = true, AxisDefault = "imle,aimle,direct")]
     public WarcraftMethod Method { get; init; } = WarcraftMethod.Imle;
     /// <summary>Seed of the model's initialisation, noise and batch order (a sweep axis).</summary>
     [Setting("seeds", "Seeds of the runs.", Axis = true, Count = true, CountFrom = 1, Min = 0, Max = 1_000_000)]

@@ -22,13 +22,17 @@ public sealed class WarcraftExperimentTests : IDisposable
     private static string Error(params (string, string)[] given) => Assert.Throws<SettingException>(() => Warcraft.Plan(Given(given), null)).Message;
 
     [Fact]
-    public void The_grid_is_methods_times_seeds_and_the_defaults_are_the_record_defaults()
+    public void The_grid_is_methods_times_seeds_and_by_default_all_three_methods_with_the_record_defaults()
     {
         var cells = Warcraft.Plan(Given(("methods", "imle,aimle,direct"), ("seeds", "2"), ("size", "18")), null);
         Assert.Equal(new[] { "method-imle_seed-1", "method-imle_seed-2", "method-aimle_seed-1", "method-aimle_seed-2", "method-direct_seed-1", "method-direct_seed-2" },
             cells.Select(c => c.Key));
         Assert.Equal(new[] { "I-MLE 18x18", "AIMLE 18x18", "direct CNN 18x18" }, cells.Select(c => c.Group).Distinct());
-        Assert.Equal(new WarcraftConfig(), GridSpec<WarcraftConfig>.FromSettings(Warcraft.Plan(Given(), null).Single().Settings));
+        // Without --methods the grid compares all three, as the old command did; every other setting is the record's default.
+        var defaults = Warcraft.Plan(Given(), null);
+        Assert.Equal(new[] { "imle", "aimle", "direct" }, defaults.Select(c => c.Settings["methods"]));
+        Assert.Equal(new WarcraftConfig(), GridSpec<WarcraftConfig>.FromSettings(defaults[0].Settings));
+        Assert.Contains("[default: imle,aimle,direct]", Warcraft.Settings.Single(s => s.Name == "methods").Help);
         Assert.Contains(ExperimentCatalog.All, e => e.Name == "warcraft");
     }
 
