@@ -40,6 +40,16 @@ public sealed record SummaryMetric(string Header, Func<CellOutcome, double> Valu
         new(header, o => o.FinalTrain.TryGetValue(metric, out var v) ? v : double.NaN, format);
     /// <summary>Wall seconds per step of the cell's last invocation.</summary>
     public static SummaryMetric SecondsPerStep(string header = "s / step", string format = "F4") => new(header, o => o.SecondsPerStep, format);
+
+    /// <summary>
+    /// Wall seconds per epoch of the cell's last invocation: seconds per step times steps per epoch, the steps per epoch
+    /// read from the last evaluation as step / <paramref name="epochMetric"/> (tasks that log the epoch as steps done over
+    /// steps per epoch). NaN when no evaluation carries the epoch.
+    /// </summary>
+    public static SummaryMetric SecondsPerEpoch(string header = "s / epoch", string format = "F1", string epochMetric = "epoch") =>
+        new(header, o => o.Records.LastOrDefault(r => r.Kind == "eval" && r.Metrics.TryGetValue(epochMetric, out var e) && e > 0) is { } r
+            ? o.SecondsPerStep * r.Step / r.Metrics[epochMetric]
+            : double.NaN, format);
 }
 
 /// <summary>A curve of the report: one line per row (mean +- std band over seeds) of an evaluated or training metric.</summary>

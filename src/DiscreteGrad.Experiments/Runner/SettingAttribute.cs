@@ -42,6 +42,11 @@ public sealed class SettingAttribute(string name, string description) : Attribut
     public bool Local { get; init; }
     /// <summary>Hidden from <c>--help</c> (still accepted).</summary>
     public bool Hidden { get; init; }
+    /// <summary>
+    /// For an axis: its values when neither the command line nor <c>--config</c> gives it, as the option's text (e.g.
+    /// "imle,aimle,direct"), so a command's default grid can span several values; null: the property's default alone.
+    /// </summary>
+    public string? AxisDefault { get; init; }
 }
 
 /// <summary>Names the values of a setting (the allowed words, how each value is printed and parsed).</summary>

@@ -23,6 +23,8 @@ public sealed class SettingSpec
         ElementType = IsArray ? t.GetElementType()! : t;
         if (attribute.Axis && IsArray)
             throw new InvalidOperationException($"setting {attribute.Name}: an axis is a scalar property (the grid gives it one value per cell).");
+        if (attribute.AxisDefault is not null && !attribute.Axis)
+            throw new InvalidOperationException($"setting {attribute.Name}: AxisDefault is for axes only.");
         if (attribute.Values is { } vt)
             _values = (ISettingValues)(Activator.CreateInstance(vt)
                 ?? throw new InvalidOperationException($"setting {attribute.Name}: cannot create {vt}."));
@@ -61,6 +63,7 @@ public sealed class SettingSpec
             if (Allowed is { } words) sb.Append(" {").Append(string.Join(", ", words)).Append('}');
             else if (RangeText() is { } r) sb.Append(' ').Append(r);
             if (IsAxis) sb.Append(Attribute.Count ? " (a count N, or a list a,b,c, or a range a..b)" : " (comma-separated list: one grid cell each)");
+            if (Attribute.AxisDefault is { } d) sb.Append(" [default: ").Append(d).Append(']');
             else if (IsArray) sb.Append(" (comma-separated)");
             return sb.ToString();
         }
