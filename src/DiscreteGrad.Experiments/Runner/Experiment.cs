@@ -171,7 +171,7 @@ public abstract class Experiment<TConfig> : IExperiment where TConfig : class, n
         var excluded = new List<string>();
         var cells = GridSpec<TConfig>.Expand(values, Label, SeedAxis, Excluded, excluded).Select(c => c.Cell).ToList();
         if (cells.Count == 0 && excluded.Count > 0)
-            throw new SettingException("--config", $"every cell of the grid is left out: {string.Join("; ", excluded.Distinct())}.");
+            throw new SettingException("--config", $"every cell of the grid is left out: {string.Join("; ", excluded.Distinct().Select(r => r.TrimEnd('.')))}.");
         var dup = cells.GroupBy(c => c.Key).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new SettingException("--config", $"two grid cells are the same ({dup.Key}); every cell must differ.");
         return cells;
