@@ -8,6 +8,8 @@ public static class ExperimentCatalog
     /// <summary>The experiments, in the order the tool lists them.</summary>
     public static IReadOnlyList<IExperiment> All { get; } = new IExperiment[]
     {
+        new Vae.VaeExperiment(),
+        new Vae.VaeBiasExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
