@@ -11,7 +11,6 @@ root.Subcommands.Add(PolynomialCommand.Create(args));
 root.Subcommands.Add(MnistAdditionCommand.Create(args));
 root.Subcommands.Add(KSubsetVaeCommand.Create(args));
 root.Subcommands.Add(WarcraftCommand.Create(args));
-root.Subcommands.Add(BernoulliVaeCommand.Create(args));
 root.Subcommands.Add(FigureBetaToyCommand.Create(args));
 root.Subcommands.Add(FigureSimplexCommand.Create(args));
 root.Subcommands.Add(FigureTemperatureCommand.Create(args));
