@@ -87,6 +87,8 @@ internal static class ExperimentCommand
             given[spec.Name] = option is Option<bool> b ? (pr.GetValue(b) ? "true" : "false") : string.Join(" ", optionResult.Tokens.Select(t => t.Value));
         }
         var cells = experiment.Plan(given, pr.GetValue(shared.Config));
+        foreach (var why in experiment.Exclusions(given, pr.GetValue(shared.Config)))
+            AnsiConsole.MarkupLine($"[yellow]left out:[/] {Markup.Escape(why)}");
         string backendName = pr.GetValue(shared.Backend)!;
         int cores = Environment.ProcessorCount;
         int? jobsGiven = pr.GetValue(shared.Jobs), threadsGiven = pr.GetValue(shared.Threads);

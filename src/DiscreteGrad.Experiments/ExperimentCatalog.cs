@@ -12,6 +12,9 @@ public static class ExperimentCatalog
         new MnistAddition.MnistAdditionEvaluation(),
         new Warcraft.WarcraftExperiment(),
         new KSubsetVae.KSubsetVaeExperiment(),
+        new Vae.VaeExperiment(),
+        new Vae.VaeBiasExperiment(),
+        new BernoulliVae.BernoulliVaeExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>

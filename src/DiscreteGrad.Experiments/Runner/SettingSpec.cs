@@ -97,9 +97,13 @@ public sealed class SettingSpec
         foreach (var p in parts)
         {
             if (p.Length == 0) throw Error($"{Option}: '{text}' has an empty entry.");
-            var v = Parse(p);
-            if (IsAxis && list.Any(x => Equals(x, v))) throw Error($"{Option}: '{p}' is listed twice (every grid cell must differ).");
-            list.Add(v);
+            // A group word ("all") stands for several values, in place.
+            var vs = _values is not null && _values.TryExpand(p, out var group) ? group : new[] { Parse(p) };
+            foreach (var v in vs)
+            {
+                if (IsAxis && list.Any(x => Equals(x, v))) throw Error($"{Option}: '{FormatOne(v)}' is listed twice (every grid cell must differ).");
+                list.Add(v);
+            }
         }
         return list.ToArray();
     }
