@@ -111,7 +111,8 @@ internal static class ExperimentCommand
             "inline" => new InProcessBackend(ExperimentCatalog.All),
             _ => new LocalProcessBackend(jobs, CellLauncher.Current()),
         };
-        AnsiConsole.MarkupLine($"[grey]{Markup.Escape(experiment.Name)}: {cells.Count} cell(s), {jobs} at once, {threads} libtorch thread(s) each, into {Markup.Escape(outDir)}[/]");
+        using var prepared = GridRunner.Prepare(experiment, cells, options);   // every refusal happens here, before any output
+        AnsiConsole.MarkupLine($"[grey]{Markup.Escape(experiment.Name)}: {cells.Count} cell(s) ({prepared.Todo.Count} to run), {jobs} at once, {threads} libtorch thread(s) each, into {Markup.Escape(outDir)}[/]");
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -120,14 +121,14 @@ internal static class ExperimentCommand
         };
         (GridLaunch launch, IReadOnlyList<CellOutcome> outcomes) result = default;
         if (backendName == "slurm")
-            result = GridRunner.Run(experiment, cells, options, backend, null, cancel.Token);
+            result = prepared.Launch(backend, null, cancel.Token);
         else
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
                     var progress = new GridProgressBars(ctx, cells);
-                    result = GridRunner.Run(experiment, cells, options, backend, progress, cancel.Token);
+                    result = prepared.Launch(backend, progress, cancel.Token);
                     progress.Finish();
                 });
         if (result.launch is null || !result.launch.Completed)
