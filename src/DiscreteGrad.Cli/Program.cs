@@ -20,7 +20,8 @@ if (parsed.Errors.Count > 0)
 {
     // One line per command line: the first parse error (it names the option), exit code 2; no usage dump.
     var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
-    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)} [grey](see --help)[/]");
+    string message = System.Text.RegularExpressions.Regex.Replace(error.Message, @":?\s*\n\s*", m => m.Value.StartsWith(':') ? ": " : ", ");
+    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(message)} [grey](see --help)[/]");
     return CommandErrors.ExitCode;
 }
 return await parsed.InvokeAsync();
