@@ -8,6 +8,13 @@ public static class ExperimentCatalog
     /// <summary>The experiments, in the order the tool lists them.</summary>
     public static IReadOnlyList<IExperiment> All { get; } = new IExperiment[]
     {
+        new MnistAddition.MnistAdditionExperiment(),
+        new MnistAddition.MnistAdditionEvaluation(),
+        new Warcraft.WarcraftExperiment(),
+        new KSubsetVae.KSubsetVaeExperiment(),
+        new Vae.VaeExperiment(),
+        new Vae.VaeBiasExperiment(),
+        new BernoulliVae.BernoulliVaeExperiment(),
         new Polynomial.PolynomialExperiment(),
         new ImleGradients.ImleGradientsExperiment(),
         new Figures.FigureBetaToyExperiment(),

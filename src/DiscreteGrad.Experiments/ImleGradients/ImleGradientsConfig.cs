@@ -11,12 +11,12 @@ namespace DiscreteGrad.Experiments.ImleGradients;
 public sealed record ImleGradientsConfig : IValidatedConfig
 {
     /// <summary>The top-k case "NxK" (axis; default 20x10 and 10x5, as in AIMLE's synthetic study).</summary>
-    [Setting("cases", "Top-k cases NxK (2 <= N <= 24, 1 <= K < N).", Axis = true, Default = "20x10,10x5")]
+    [Setting("cases", "Top-k cases NxK (2 <= N <= 24, 1 <= K < N).", Axis = true, AxisDefault = "20x10,10x5")]
     public string Case { get; init; } = "20x10";
 
     /// <summary>The estimator (axis; default: all of <see cref="GradientMethods.Estimators"/>).</summary>
     [Setting("methods", "Estimators.", Axis = true, Values = typeof(GradientMethodValues),
-        Default = "imle-forward,imle-central,aimle-forward,aimle-central,ste,sfe-exact,sfe-pam")]
+        AxisDefault = "imle-forward,imle-central,aimle-forward,aimle-central,ste,sfe-exact,sfe-pam")]
     public GradientMethod Method { get; init; } = GradientMethod.ImleForward;
 
     /// <summary>AIMLE: change of beta per backward pass (reference gradient study: 1e-3).</summary>

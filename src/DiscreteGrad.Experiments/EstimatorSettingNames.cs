@@ -4,11 +4,10 @@ using DiscreteGrad.Experiments.Runner;
 namespace DiscreteGrad.Experiments;
 
 /// <summary>
-/// The words of an estimator setting (<c>[Setting(..., Values = typeof(EstimatorSettingValues))]</c> on an
-/// <see cref="EstimatorKind"/> property): the short names of <see cref="EstimatorNames"/> ("st", "stgs", "gst", "grmck",
-/// "reinmax", "gs"), parsed as <see cref="EstimatorNames.TryParse"/> does (so "GR-MCK" is accepted too).
+/// The words of an <see cref="EstimatorKind"/> setting: the short names of <see cref="EstimatorNames"/> (st, stgs, gst,
+/// grmck, reinmax, gs); parsing also accepts the display names (e.g. "GR-MCK").
 /// </summary>
-public sealed class EstimatorSettingValues : ISettingValues
+public sealed class EstimatorSettingNames : ISettingValues
 {
     /// <inheritdoc />
     public IReadOnlyList<string> Allowed => EstimatorNames.Keys;
