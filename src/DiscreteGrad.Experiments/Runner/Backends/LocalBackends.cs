@@ -30,6 +30,7 @@ public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixA
     public string ShellCommand(string grid, string index) =>
         string.Join(" ", new[] { FileName }.Concat(PrefixArguments).Concat(new[] { "run-cell", Path.GetFullPath(grid), index }).Select(Quote));
 
+    /// <summary>Quotes an argument for a POSIX shell (single quotes unless it holds only safe characters).</summary>
     public static string Quote(string s) =>
         s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./:=+,@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 }
