@@ -1,5 +1,14 @@
-// Modules draw their initial weights from TorchSharp's one global generator. Experiment tasks seed it under a lock
-// (SeededInitialisation), but tests also build modules directly; running test classes in parallel would let those draws
-// interleave with a seeded construction in another class and make the determinism tests flaky. So the classes run one
-// after another (each may still use libtorch's intra-op threads).
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+namespace DiscreteGrad.Tests;
+
+/// <summary>
+/// The test classes that build modules or draw from TorchSharp's one global generator (module initialisation, seeded
+/// tasks) share this collection and run one after another, so that no draw interleaves with a seeded construction in
+/// another class. Every other class (data, formats, the build step, the command-line processes, samplers with explicit
+/// generators) runs in parallel with them and with each other.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class GlobalGenerator
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "global generator";
+}

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Tests;
 
 /// <summary>The README quick start, compiled and run here; a test keeps README.md in step with this code.</summary>
+[Collection(GlobalGenerator.Name)]
 public class QuickStartTests
 {
     private static (double Loss, BiasReport Report, Tensor Output) QuickStart()

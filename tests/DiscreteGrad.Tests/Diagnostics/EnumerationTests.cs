@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Diagnostics;
 
+[Collection(GlobalGenerator.Name)]
 public class EnumerationTests
 {
     [Fact]

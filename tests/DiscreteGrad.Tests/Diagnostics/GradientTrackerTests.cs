@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Diagnostics;
 
+[Collection(GlobalGenerator.Name)]
 public class GradientTrackerTests
 {
     /// <summary>

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Tests.Estimators;
 
 /// <summary>Every bad parameter raises an ArgumentException whose ParamName names it and whose message gives the allowed range.</summary>
+[Collection(GlobalGenerator.Name)]
 public class ArgumentValidationTests
 {
     private static Tensor Logits => tensor(new double[,] { { 0.1, 0.2, 0.3 } });

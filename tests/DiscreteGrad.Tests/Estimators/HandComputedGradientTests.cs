@@ -8,6 +8,7 @@ namespace DiscreteGrad.Tests.Estimators;
 /// Each estimator's forward value and gradient on a small fixed input with the sample / noise pinned, against the
 /// REFERENCE.md formula evaluated by hand in plain doubles.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class HandComputedGradientTests
 {
     private static readonly double[] Theta = { 0.5, -1.0, 2.0 };

@@ -8,6 +8,7 @@ namespace DiscreteGrad.Tests.Estimators;
 /// Excluding categories by giving them a logit of -1e9 (as the ListOps models mask padding) must leave every estimator's
 /// value and gradient on the other categories as if the excluded ones did not exist, in float32 too.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class MaskedLogitsTests
 {
     private const long Rows = 3, Kept = 4, Masked = 3, K = 7;

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Tests.Estimators;
 
 /// <summary>No NaN or inf anywhere on logits mixing {-1e4, 0, 1e4} x tau in {1e-3, 1, 1e3} x beta in {0, 1, 1e3}, fp32 and fp64.</summary>
+[Collection(GlobalGenerator.Name)]
 public class NumericalStabilityTests
 {
     private static readonly double[,] Mixes =

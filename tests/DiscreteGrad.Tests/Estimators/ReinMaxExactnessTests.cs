@@ -9,6 +9,7 @@ namespace DiscreteGrad.Tests.Estimators;
 /// Seed 003's second-order claim as a sharp, noise-free test: for a quadratic f and tau = 1, the expectation over the
 /// sample D of the ReinMax gradient (enumerated exactly) equals the exact gradient of E[f]; ST's does not.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class ReinMaxExactnessTests
 {
     /// <summary>f(z) = c . x + x^T A x with x = z flattened [S, N*K]; a generic quadratic with cross terms between nodes.</summary>

@@ -8,6 +8,7 @@ namespace DiscreteGrad.Tests.Estimators;
 /// Seed 001's temperature experiment as a property: 10 random scores, 10k Gumbel-softmax samples per temperature. As tau
 /// goes to 0 the soft samples become one-hot (max -> 1) and their mean is the true softmax; as tau grows they go uniform.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class TemperatureTests
 {
     private static readonly double[] Taus = { 0.001, 0.1, 0.5, 1, 2, 10, 100 };

@@ -11,6 +11,7 @@ namespace DiscreteGrad.Tests.Experiments;
 /// The declaration of bernoulli-vae: its settings bind (group words, names and ranges, the cells left out with their
 /// reasons), and one tiny grid runs in-process on a small synthetic MNIST folder and produces the report's table.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class BernoulliVaeGridTests : IDisposable
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class BernoulliVaeTests
 {
     private const int Pixels = 5, Hidden = 4, Latent = 3;

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class FiguresTests : IDisposable
 {
     // ---- figure-beta-toy -------------------------------------------------------------------------------------------

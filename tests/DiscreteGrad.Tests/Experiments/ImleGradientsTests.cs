@@ -6,6 +6,7 @@ using TorchSharp;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class ImleGradientsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-imle-").FullName;

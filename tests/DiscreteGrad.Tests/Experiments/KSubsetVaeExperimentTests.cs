@@ -10,6 +10,7 @@ using DiscreteGrad.Imle;
 namespace DiscreteGrad.Tests.Experiments;
 
 /// <summary>The <c>ksubset-vae</c> declaration: binding, validation, a tiny grid run in-process on synthetic MNIST files.</summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class KSubsetVaeExperimentTests : IDisposable
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class KSubsetVaeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-ksubset-").FullName;

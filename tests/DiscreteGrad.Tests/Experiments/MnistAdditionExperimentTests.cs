@@ -9,6 +9,7 @@ using DiscreteGrad.Tests.Cli;
 namespace DiscreteGrad.Tests.Experiments;
 
 /// <summary>The <c>mnist-addition</c> and <c>mnist-addition-evaluate</c> declarations: binding, validation, a tiny grid run in-process.</summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class MnistAdditionExperimentTests : IDisposable
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;

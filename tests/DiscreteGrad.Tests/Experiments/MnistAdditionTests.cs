@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class MnistAdditionTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-mnadd-").FullName;

@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class PolynomialTests : IDisposable
 {
     private const double C = 0.45;

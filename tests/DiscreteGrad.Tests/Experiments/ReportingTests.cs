@@ -3,6 +3,7 @@ using Xunit;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public class ReportingTests
 {
     [Fact]

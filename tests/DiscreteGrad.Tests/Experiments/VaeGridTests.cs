@@ -12,6 +12,7 @@ namespace DiscreteGrad.Tests.Experiments;
 /// cross-setting checks naming the option), and one tiny grid of each runs in-process on a small synthetic MNIST folder
 /// and produces the report's table.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class VaeGridTests : IDisposable
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;

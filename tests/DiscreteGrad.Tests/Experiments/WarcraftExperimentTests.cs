@@ -9,6 +9,7 @@ using DiscreteGrad.Experiments.Warcraft;
 namespace DiscreteGrad.Tests.Experiments;
 
 /// <summary>The <c>warcraft</c> declaration: binding, validation, a tiny grid run in-process with its pictures.</summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class WarcraftExperimentTests : IDisposable
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class WarcraftTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-warcraft-").FullName;

@@ -19,6 +19,7 @@ internal sealed class RecordingSolver : IMapSolver
     }
 }
 
+[Collection(GlobalGenerator.Name)]
 public class ImleLayerTests
 {
     // Two instances of top-2 over 4 items, upstream gradient v of the linear loss sum(v * z).

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Imle;
 
+[Collection(GlobalGenerator.Name)]
 public class NoiseAndScoreFunctionTests
 {
     [Theory]

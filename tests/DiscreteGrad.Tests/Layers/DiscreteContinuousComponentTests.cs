@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Layers;
 
+[Collection(GlobalGenerator.Name)]
 public class DiscreteContinuousComponentTests
 {
     private const int D = 3, K = 4;

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Layers;
 
+[Collection(GlobalGenerator.Name)]
 public class NodeTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Optim;
 
+[Collection(GlobalGenerator.Name)]
 public class RAdamTests
 {
     private static readonly double[] P0 = { 0.5, -1.2, 2.0, 0.03 };

@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Runner;
 
+[Collection(GlobalGenerator.Name)]
 public class EpochBatchesTests
 {
     [Fact]

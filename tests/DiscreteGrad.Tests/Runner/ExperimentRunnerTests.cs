@@ -3,6 +3,7 @@ using DiscreteGrad.Experiments.Runner;
 
 namespace DiscreteGrad.Tests.Runner;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class ExperimentRunnerTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-runner-").FullName;

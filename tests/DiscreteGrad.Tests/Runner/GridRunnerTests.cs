@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Runner;
 
+[Collection(GlobalGenerator.Name)]
 public sealed class GridRunnerTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-grid-").FullName;

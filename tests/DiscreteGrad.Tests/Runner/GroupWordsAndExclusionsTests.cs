@@ -40,6 +40,7 @@ internal sealed class PairExperiment : Experiment<PairConfig>
     protected override string? Excluded(PairConfig c) => c.Colour == Colour.Blue && c.K % 2 == 1 ? $"--k {c.K} with blue: K must be even" : null;
 }
 
+[Collection(GlobalGenerator.Name)]
 public sealed class GroupWordsAndExclusionsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-words-").FullName;

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Tests.ScoreFunction;
 
 /// <summary>Running statistics of the stateful baselines survive a GetState / SetState round trip (checkpoints).</summary>
+[Collection(GlobalGenerator.Name)]
 public class BaselineStateTests
 {
     [Fact]

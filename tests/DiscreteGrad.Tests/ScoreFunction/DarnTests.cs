@@ -9,6 +9,7 @@ namespace DiscreteGrad.Tests.ScoreFunction;
 /// DARN drops MuProp's correction f'(1/2) . grad E[z]; its expectation is therefore the exact gradient minus that term. The
 /// predicted bias per logit, -f'(1/2)_i sigma(phi_i) sigma(-phi_i), is computed by hand from the analytic derivative of f.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class DarnTests
 {
     private readonly ITestOutputHelper _out;

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Tests.ScoreFunction;
 
 /// <summary>Bad configuration raises an ArgumentException whose ParamName names the parameter and whose message gives the allowed range.</summary>
+[Collection(GlobalGenerator.Name)]
 public class ScoreFunctionArgumentTests
 {
     private static Tensor Logits => tensor(new double[,] { { 0.1, 0.2, 0.3 } });

@@ -8,6 +8,7 @@ using Est = DiscreteGrad.Estimators;
 namespace DiscreteGrad.Tests.ScoreFunction;
 
 /// <summary>Hand-computed single estimates, baseline state updates, and composition with pathwise parts of the graph.</summary>
+[Collection(GlobalGenerator.Name)]
 public class ScoreFunctionHandTests
 {
     [Fact]

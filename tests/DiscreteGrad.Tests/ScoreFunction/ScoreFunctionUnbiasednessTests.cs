@@ -11,6 +11,7 @@ namespace DiscreteGrad.Tests.ScoreFunction;
 /// The expectation of each unbiased estimator over its whole sample space (enumerated exactly, fp64) equals the exact
 /// gradient of E[f] from <see cref="Enumeration.Exact"/> to 1e-6.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class ScoreFunctionUnbiasednessTests
 {
     private const double Tol = 1e-6;

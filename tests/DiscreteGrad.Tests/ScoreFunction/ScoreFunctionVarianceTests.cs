@@ -11,6 +11,7 @@ namespace DiscreteGrad.Tests.ScoreFunction;
 /// Variance reduction against plain REINFORCE, measured exactly (total variance E||g - E g||^2 by enumeration of the
 /// samples) on fixed problems; the factors are printed (run with --logger "console;verbosity=detailed") and asserted.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class ScoreFunctionVarianceTests
 {
     private readonly ITestOutputHelper _out;

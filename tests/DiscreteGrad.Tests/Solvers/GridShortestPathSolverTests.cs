@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Solvers;
 
+[Collection(GlobalGenerator.Name)]
 public class GridShortestPathSolverTests
 {
     private static (int, int)[] Moves(GridNeighbourhood nb) => nb == GridNeighbourhood.Four

@@ -8,6 +8,7 @@ namespace DiscreteGrad.Tests.Solvers;
 /// The SIMD sweep algorithm (the default) must return exactly Dijkstra's paths, ties included, for every batch size
 /// (groups of lanes partly filled), grid shape, neighbourhood and dtype, and on the maps it hands to Dijkstra.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public class GridSweepTests
 {
     private static void AssertSameAsDijkstra(Tensor costs, GridNeighbourhood nb, int? sweepLimit = null, string what = "", int? bits = null)

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Solvers;
 
+[Collection(GlobalGenerator.Name)]
 public class TensorTopKSolverTests
 {
     [Theory]

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Solvers;
 
+[Collection(GlobalGenerator.Name)]
 public class TopKSolverTests
 {
     /// <summary>Brute force: the k-subset with the largest weight sum; among equal sums the smallest index sum (lowest indices win).</summary>

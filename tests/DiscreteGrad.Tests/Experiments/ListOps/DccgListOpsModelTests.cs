@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments.ListOps;
 
+[Collection(GlobalGenerator.Name)]
 public class DccgListOpsModelTests
 {
     private const int Pad = 14;

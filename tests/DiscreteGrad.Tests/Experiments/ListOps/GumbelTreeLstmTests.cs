@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments.ListOps;
 
+[Collection(GlobalGenerator.Name)]
 public class GumbelTreeLstmTests
 {
     private const int Pad = 15;

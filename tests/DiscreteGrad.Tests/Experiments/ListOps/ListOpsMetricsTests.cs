@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments.ListOps;
 
+[Collection(GlobalGenerator.Name)]
 public class ListOpsMetricsTests
 {
     [Fact]
