@@ -158,7 +158,7 @@ public sealed class SlurmBackendTests : IDisposable
         Assert.Equal(1, cell.Split('\n').Count(l => l == "TERM"));
         Assert.Equal("requeue 7_1\n", scontrol);
         Assert.Contains("[task 7_1, job 9, restart 0] got SIGTERM: forwarding it to the cell", output);
-        Assert.Contains("cell checkpointed and stopped: requeueing 7_1", output);
+        Assert.Contains("cell stopped: requeueing 7_1 (it resumes from its last checkpoint)", output);
     }
 
     [Fact]

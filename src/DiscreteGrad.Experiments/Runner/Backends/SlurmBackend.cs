@@ -206,7 +206,7 @@ public sealed class SlurmBackend(SlurmOptions options, CellLauncher launcher) : 
               0) note "cell done" ;;
               2) note "cell failed (see its cell.log)" ;;
               {{CellExitCodes.Preempted}})
-                note "cell checkpointed and stopped: requeueing $task"
+                note "cell stopped: requeueing $task (it resumes from its last checkpoint)"
                 if ! answer=$(scontrol requeue "$task" 2>&1); then
                   state=$(squeue -h -j "$task" -o %T 2>/dev/null | head -n 1)
                   case "$state" in
