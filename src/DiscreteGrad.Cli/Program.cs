@@ -3,9 +3,10 @@ using DiscreteGrad.Cli;
 using DiscreteGrad.Experiments;
 using Spectre.Console;
 
+// Output to a file or a pipe: no 80-column wrapping (an error stays one line, tables keep their rows).
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 1000;
 var root = new RootCommand("discretegrad: experiments with gradient estimators for discrete stochastic nodes (DiscreteGrad).");
 foreach (var experiment in ExperimentCatalog.All) root.Subcommands.Add(ExperimentCommand.Create(experiment, args));
-root.Subcommands.Add(PolynomialCommand.Create(args));
 root.Subcommands.Add(MnistAdditionCommand.Create(args));
 root.Subcommands.Add(KSubsetVaeCommand.Create(args));
 root.Subcommands.Add(WarcraftCommand.Create(args));
@@ -23,7 +24,8 @@ var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
     // One line per command line: the first parse error (it names the option), exit code 2; no usage dump.
-    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(parsed.Errors[0].Message)} [grey](see --help)[/]");
+    var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)} [grey](see --help)[/]");
     return CommandErrors.ExitCode;
 }
 return await parsed.InvokeAsync();

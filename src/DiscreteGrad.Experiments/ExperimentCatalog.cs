@@ -8,6 +8,7 @@ public static class ExperimentCatalog
     /// <summary>The experiments, in the order the tool lists them.</summary>
     public static IReadOnlyList<IExperiment> All { get; } = new IExperiment[]
     {
+        new Polynomial.PolynomialExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>

@@ -1,176 +1,138 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Runtime.ExceptionServices;
+using System.Globalization;
+using System.Text;
 using DiscreteGrad.Estimators;
 using DiscreteGrad.Experiments.Reporting;
-using TorchSharp;
+using DiscreteGrad.Experiments.Runner;
 
 namespace DiscreteGrad.Experiments.Polynomial;
 
-/// <summary>Receives progress from the runs of <see cref="PolynomialExperiment.Run"/>; called from worker threads, so
-/// implementations must be thread-safe.</summary>
-public interface IPolynomialProgress
+/// <summary>
+/// The polynomial-programming experiment of the ReinMax paper (Liu et al., "Bridging Discrete and Backpropagation:
+/// Straight-Through and Beyond", NeurIPS 2023) as a grid declaration: one cell per (estimator, p, seed), each a
+/// <see cref="PolynomialTask"/> trained by the runner (checkpoints, resume, NaN stop). A finished cell also writes
+/// <c>curves.csv</c> (step, estimator, p, seed, train_loss, exact_loss, excess_loss at every evaluation) and
+/// <c>final.csv</c> (initial and final exact loss, final excess and training loss, final mean q, seconds) into its folder.
+/// The report adds one PNG per p: E[f] - min f against the step, log scale, the geometric mean over seeds per estimator
+/// with a band of +- one sample std of log10.
+/// </summary>
+public sealed class PolynomialExperiment : Experiment<PolynomialConfig>
 {
-    /// <summary>A run is about to start.</summary>
-    void RunStarted(PolynomialRunSpec spec);
+    private static readonly CultureInfo InvC = CultureInfo.InvariantCulture;
 
-    /// <summary><paramref name="steps"/> more steps of the run are done.</summary>
-    void StepsCompleted(PolynomialRunSpec spec, int steps);
+    /// <inheritdoc />
+    public override string Name => "polynomial";
+    /// <inheritdoc />
+    public override string Description =>
+        "Polynomial programming (ReinMax paper): min E[(1/N) sum_i |z_i - c|^p] over theta in R^{N x 2}, comparing estimators.";
+    /// <inheritdoc />
+    public override string Title => "Polynomial programming (ReinMax paper)";
+    /// <inheritdoc />
+    public override string Label(PolynomialConfig config) => $"{EstimatorNames.Display(config.Estimator)}, p = {Inv(config.Power)}";
+    /// <inheritdoc />
+    public override long LogEvery(PolynomialConfig config) => config.LogEvery;
 
-    /// <summary>A run finished.</summary>
-    void RunCompleted(PolynomialRunResult result);
-}
-
-/// <summary>Mean +- sample std over seeds of one (estimator, p) cell.</summary>
-/// <param name="Estimator">The estimator.</param>
-/// <param name="Power">p.</param>
-/// <param name="Runs">Number of seeds.</param>
-/// <param name="ExactMean">Mean final exact expected loss.</param>
-/// <param name="ExactStd">Its sample std over seeds.</param>
-/// <param name="TrainMean">Mean final training loss (mean of the last FinalWindow training losses).</param>
-/// <param name="TrainStd">Its sample std over seeds.</param>
-/// <param name="ExcessMean">Mean final E[f] - min f.</param>
-/// <param name="ExcessStd">Its sample std over seeds.</param>
-/// <param name="SecondsPerRun">Mean wall time of one run, in seconds.</param>
-/// <param name="QMean">Mean over seeds of the final mean_i P(z_i = 1).</param>
-/// <param name="QStd">Its sample std over seeds.</param>
-public sealed record PolynomialSummaryRow(EstimatorKind Estimator, double Power, int Runs, double ExactMean, double ExactStd,
-    double TrainMean, double TrainStd, double ExcessMean, double ExcessStd, double SecondsPerRun, double QMean, double QStd);
-
-/// <summary>Everything the grid produced.</summary>
-/// <param name="Config">The settings.</param>
-/// <param name="Runs">One result per (estimator, p, seed), ordered by estimator, then p, then seed (independent of the
-/// order in which the runs were executed).</param>
-/// <param name="Summary">One row per (estimator, p), ordered by estimator, then p.</param>
-/// <param name="WallTime">Wall time of the whole grid.</param>
-public sealed record PolynomialResults(PolynomialConfig Config, IReadOnlyList<PolynomialRunResult> Runs,
-    IReadOnlyList<PolynomialSummaryRow> Summary, TimeSpan WallTime)
-{
-    /// <summary>The 1, 5 and 15 minute load averages of the machine when the grid started (Linux /proc/loadavg), or null.
-    /// Wall times are only comparable between runs on an otherwise idle machine.</summary>
-    public string? LoadAverageAtStart { get; init; }
-
-    /// <summary>The load averages when the grid finished, or null.</summary>
-    public string? LoadAverageAtEnd { get; init; }
-
-    /// <summary>The summary row of one cell.</summary>
-    public PolynomialSummaryRow Cell(EstimatorKind estimator, double power)
-        => Summary.Single(r => r.Estimator == estimator && r.Power == power);
-}
-
-/// <summary>Runs the whole (estimator x p x seed) grid of the polynomial-programming experiment.</summary>
-public static class PolynomialExperiment
-{
-    /// <summary>Every run of the grid, ordered by estimator, then p, then seed.</summary>
-    public static IReadOnlyList<PolynomialRunSpec> Grid(PolynomialConfig config)
+    /// <inheritdoc />
+    public override IReadOnlyList<SummaryMetric> Metrics { get; } = new[]
     {
-        ArgumentNullException.ThrowIfNull(config);
-        return (from e in config.Estimators from p in config.Powers from s in config.SeedValues
-                select new PolynomialRunSpec(e, p, s)).ToArray();
+        SummaryMetric.FinalEval("E[loss]", "exact_loss", "F6"),
+        SummaryMetric.FinalEval("E[loss] - optimum", "excess_loss", "0.00e+00"),
+        SummaryMetric.FinalEval("train loss (final window)", "final_train_loss", "F6"),
+        SummaryMetric.FinalEval("mean P(z_i = 1)", "mean_q", "F4"),
+        new SummaryMetric("ms / step", o => 1000 * o.SecondsPerStep, "F3"),
+    };
+
+    /// <summary>Trains the cell's task, then writes its <c>curves.csv</c> and <c>final.csv</c> (from its records).</summary>
+    protected override CellRunResult Run(PolynomialConfig config, RunContext context)
+    {
+        using var task = new PolynomialTask(config, context.TorchDevice);
+        var result = ExperimentRunner.Run(task, context.ToRunnerOptions(LogEvery(config), CheckpointEvery(config)), context.Observer);
+        if (!result.Stopped) WriteCsvs(config, result.Records, result.WallSeconds, context.OutputDirectory);
+        return new CellRunResult(result.Steps, result.Stopped);
     }
 
     /// <summary>
-    /// Runs the grid with up to <see cref="PolynomialConfig.Threads"/> runs in parallel. Every run uses one libtorch
-    /// intra-op thread and its own seeded generator, so the results do not depend on the number of threads or on the
-    /// execution order. Runs are handed out one at a time, the expensive GR-MCK runs first, to balance the load.
+    /// <c>curves.csv</c>: step, estimator, p, seed, train_loss, exact_loss, excess_loss of every evaluation;
+    /// <c>final.csv</c>: estimator, p, seed, steps, initial_exact_loss, final_exact_loss, final_excess_loss,
+    /// final_train_loss, final_mean_q, seconds (the wall time of the invocation that finished the run).
     /// </summary>
-    /// <exception cref="PolynomialDivergenceException">A run's loss became NaN or infinite (the other runs are cancelled).</exception>
-    public static PolynomialResults Run(PolynomialConfig config, IPolynomialProgress? progress = null, CancellationToken cancellationToken = default)
+    public static void WriteCsvs(PolynomialConfig config, IReadOnlyList<MetricsRecord> records, double seconds, string directory)
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        if (config.Device.StartsWith("cuda", StringComparison.Ordinal) && !torch.cuda.is_available())
-            throw new ArgumentException("device cuda was requested but CUDA is not available in this libtorch build or machine.", "device");
-
-        var grid = Grid(config);
-        var results = new PolynomialRunResult[grid.Count];
-        var order = Enumerable.Range(0, grid.Count).OrderByDescending(i => CostWeight(grid[i].Estimator, config)).ToArray();
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Exception? failure = null;
-        var loadAtStart = LoadAverage();
-        var sw = Stopwatch.StartNew();
-        try
-        {
-            Parallel.ForEach(Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering), new ParallelOptions { MaxDegreeOfParallelism = config.Threads, CancellationToken = cts.Token }, i =>
-            {
-                torch.set_num_threads(1);
-                var spec = grid[i];
-                progress?.RunStarted(spec);
-                try
-                {
-                    results[i] = PolynomialRunner.Run(config, spec, n => progress?.StepsCompleted(spec, n), cts.Token);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Interlocked.CompareExchange(ref failure, ex, null);
-                    cts.Cancel();
-                    throw;
-                }
-                progress?.RunCompleted(results[i]);
-            });
-        }
-        catch (Exception) when (failure is not null)
-        {
-            ExceptionDispatchInfo.Capture(failure).Throw();
-        }
-        catch (AggregateException ae) when (ae.InnerExceptions.Count == 1)
-        {
-            ExceptionDispatchInfo.Capture(ae.InnerExceptions[0]).Throw();
-        }
-        sw.Stop();
-        return new PolynomialResults(config, results, Summarize(config, results), sw.Elapsed)
-        {
-            LoadAverageAtStart = loadAtStart,
-            LoadAverageAtEnd = LoadAverage(),
-        };
+        ArgumentNullException.ThrowIfNull(records);
+        var evals = records.Where(r => r.Kind == "eval").ToList();
+        if (evals.Count == 0) throw new InvalidDataException($"{directory}: the run has no evaluation to write.");
+        string estimator = EstimatorNames.Display(config.Estimator);
+        using (var csv = new CsvWriter(Path.Combine(directory, "curves.csv"), new[] { "step", "estimator", "p", "seed", "train_loss", "exact_loss", "excess_loss" }))
+            foreach (var r in evals)
+                csv.WriteRow(r.Step, estimator, config.Power, config.Seed, r.Metrics["train_loss"], r.Metrics["exact_loss"], r.Metrics["excess_loss"]);
+        var last = evals[^1].Metrics;
+        using var final = new CsvWriter(Path.Combine(directory, "final.csv"), new[] { "estimator", "p", "seed", "steps", "initial_exact_loss",
+            "final_exact_loss", "final_excess_loss", "final_train_loss", "final_mean_q", "seconds" });
+        final.WriteRow(estimator, config.Power, config.Seed, config.Steps, evals[0].Metrics["exact_loss"], last["exact_loss"], last["excess_loss"],
+            last["final_train_loss"], last["mean_q"], seconds);
     }
 
-    /// <summary>"l1 l5 l15" from /proc/loadavg, or null where it cannot be read.</summary>
-    public static string? LoadAverage()
+    /// <summary>The optimum and the straight-through fixed point per p, and one plot of the excess loss per p.</summary>
+    protected override void WriteSection(IReadOnlyList<(PolynomialConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown)
     {
-        try
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(markdown);
+        if (cells.Count == 0) return;
+        var powers = cells.Select(c => c.Config.Power).Distinct().ToList();
+        var first = cells[0].Config;
+        markdown.AppendLine($"The optimum is min(|c|^p, |1 - c|^p) (every z_i = 0 for c = {Inv(first.Target)} < 1/2). The expected straight-through " +
+                            "gradient (tau = 1) vanishes at q* = |c|^(p-1) / (|c|^(p-1) + |1 - c|^(p-1)), where a first-order estimator can stall.")
+            .AppendLine();
+        markdown.Append(MarkdownTable.Render(new[] { "p", "optimum", "ST fixed point q*" }, powers.Select(p => (IReadOnlyList<string>)new[]
         {
-            if (!File.Exists("/proc/loadavg")) return null;
-            var parts = File.ReadAllText("/proc/loadavg").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return parts.Length >= 3 ? string.Join(" ", parts.Take(3)) : null;
-        }
-        catch (IOException)
+            Inv(p), PolynomialObjective.Optimum(first.Target, p).ToString("F6", InvC), PolynomialObjective.StraightThroughFixedPoint(first.Target, p).ToString("F4", InvC),
+        }))).AppendLine();
+        markdown.AppendLine("E[loss] - optimum against the step, log scale: the line is the geometric mean over seeds, the band +- one sample std of log10 over seeds.")
+            .AppendLine();
+        foreach (var p in powers)
         {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
+            string file = (report.AssetPrefix.Length > 0 ? report.AssetPrefix : "polynomial-") + $"p{p.ToString("R", InvC)}.png";
+            var series = ExcessSeries(cells.Where(c => c.Config.Power == p).ToList());
+            if (series.Count == 0) continue;
+            var optimum = PolynomialObjective.Optimum(first.Target, p);
+            LinePlot.SavePng(Path.Combine(report.AssetsDirectory, file), new LinePlotLayout(
+                $"Polynomial programming, p = {Inv(p)}, N = {first.Dimension}, c = {Inv(first.Target)}, tau = {Inv(first.Tau)}",
+                "step",
+                $"E[loss] - {Inv(first.Target)}^{Inv(p)}  (optimum {optimum.ToString("G4", InvC)})",
+                LogY: true, LegendAtLowerLeft: true), series);   // the curves start together at the top left
+            markdown.AppendLine($"![p = {Inv(p)}]({file})").AppendLine();
         }
     }
 
-    /// <summary>Aggregates the runs into one row per (estimator, p): mean and sample std over seeds.</summary>
-    public static IReadOnlyList<PolynomialSummaryRow> Summarize(PolynomialConfig config, IReadOnlyList<PolynomialRunResult> runs)
+    /// <summary>
+    /// One line per estimator (in the order they first appear): the geometric mean over seeds of the evaluated excess loss,
+    /// with a band of +- one sample std of log10 over seeds.
+    /// </summary>
+    public static List<LineSeries> ExcessSeries(IReadOnlyList<(PolynomialConfig Config, CellOutcome Outcome)> cells)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(runs);
-        var rows = new List<PolynomialSummaryRow>();
-        foreach (var e in config.Estimators)
+        ArgumentNullException.ThrowIfNull(cells);
+        var series = new List<LineSeries>();
+        foreach (var g in cells.GroupBy(c => c.Config.Estimator))
         {
-            foreach (var p in config.Powers)
+            var curves = g.Select(c => c.Outcome.Records.Where(r => r.Kind == "eval").ToList()).ToList();
+            int points = curves.Min(c => c.Count);
+            if (points == 0) continue;
+            var x = new double[points];
+            var y = new double[points];
+            var lo = new double[points];
+            var hi = new double[points];
+            for (int i = 0; i < points; i++)
             {
-                var cell = runs.Where(r => r.Spec.Estimator == e && r.Spec.Power == p).ToArray();
-                if (cell.Length == 0) continue;
-                var exact = cell.Select(r => r.FinalExactLoss).ToArray();
-                var train = cell.Select(r => r.FinalTrainLoss).ToArray();
-                var excess = cell.Select(r => r.FinalExcessLoss).ToArray();
-                var q = cell.Select(r => r.FinalMeanQ).ToArray();
-                rows.Add(new PolynomialSummaryRow(e, p, cell.Length,
-                    Statistics.Mean(exact), Statistics.SampleStd(exact),
-                    Statistics.Mean(train), Statistics.SampleStd(train),
-                    Statistics.Mean(excess), Statistics.SampleStd(excess),
-                    cell.Average(r => r.Elapsed.TotalSeconds), Statistics.Mean(q), Statistics.SampleStd(q)));
+                x[i] = curves[0][i].Step;
+                var logs = curves.Select(c => Math.Log10(c[i].Metrics["excess_loss"])).ToArray();
+                double m = Statistics.Mean(logs), s = Statistics.SampleStd(logs);
+                y[i] = Math.Pow(10, m);
+                lo[i] = Math.Pow(10, m - s);
+                hi[i] = Math.Pow(10, m + s);
             }
+            series.Add(new LineSeries(EstimatorNames.Display(g.Key), x, y, lo, hi));
         }
-        return rows;
+        return series;
     }
-
-    /// <summary>Rough relative cost of one step, used only to start the expensive runs first.</summary>
-    private static double CostWeight(EstimatorKind kind, PolynomialConfig config)
-        => kind == EstimatorKind.GumbelRao ? 1.0 + config.GumbelRaoK / 4.0 : 1.0;
 }

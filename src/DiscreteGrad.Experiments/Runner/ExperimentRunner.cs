@@ -23,7 +23,8 @@ public sealed record RunResult(string Name, long StartStep, long Steps, double W
 
 /// <summary>
 /// Runs an <see cref="ITrainingTask"/>: every step inside a TorchSharp DisposeScope; training metrics averaged over
-/// <see cref="RunnerOptions.LogEvery"/> steps to CSV and JSON lines; evaluations when the task asks; atomic checkpoints
+/// <see cref="RunnerOptions.LogEvery"/> steps to CSV and JSON lines; evaluations on the task's cadence (and of the
+/// initial model when the cadence asks for it); atomic checkpoints
 /// every <see cref="RunnerOptions.CheckpointEvery"/> steps and at the end; resume from the latest checkpoint (on CPU a
 /// resumed run is bit-identical to an uninterrupted one); a NaN or infinite loss stops the run with
 /// <see cref="NonFiniteLossException"/> naming the step; at the end a summary JSON, PNG plots and a markdown report.
@@ -79,6 +80,28 @@ public static class ExperimentRunner
         const long CollectEvery = 25;
         long end = Math.Min(task.TotalSteps, options.StopAtStep ?? long.MaxValue);
         bool stopped = false;
+        void Evaluate(long done, long failedStep)
+        {
+            IReadOnlyDictionary<string, double> e;
+            task.Model.eval();
+            try
+            {
+                using (torch.no_grad())
+                using (torch.NewDisposeScope())
+                    e = task.Evaluate(done);
+            }
+            catch (NonFiniteValueException ex)
+            {
+                throw new NonFiniteLossException(task.Name, failedStep, double.NaN, lastCheckpoint, ex.Message);
+            }
+            task.Model.train();
+            lastEval = e.ToDictionary(kv => kv.Key, kv => kv.Value);
+            lastEval["rss_mb"] = ResidentMegabytes();
+            log.Write(new MetricsRecord("eval", done, lastEval));
+            observer.Evaluated(done, lastEval);
+        }
+        // The initial model's evaluation, once: not again when a run that had not reached its first checkpoint is resumed.
+        if (cadence.AtStart && start == 0 && !log.Records.Any(r => r.Kind == "eval" && r.Step == 0)) Evaluate(0, 0);
         long step = start;
         for (; step < end; step++)
         {
@@ -118,26 +141,7 @@ public static class ExperimentRunner
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
-            if (cadence.ShouldEvaluate(done, task.TotalSteps))
-            {
-                IReadOnlyDictionary<string, double> e;
-                task.Model.eval();
-                try
-                {
-                    using (torch.no_grad())
-                    using (torch.NewDisposeScope())
-                        e = task.Evaluate(done);
-                }
-                catch (NonFiniteValueException ex)
-                {
-                    throw new NonFiniteLossException(task.Name, step, double.NaN, lastCheckpoint, ex.Message);
-                }
-                task.Model.train();
-                lastEval = e.ToDictionary(kv => kv.Key, kv => kv.Value);
-                lastEval["rss_mb"] = ResidentMegabytes();
-                log.Write(new MetricsRecord("eval", done, lastEval));
-                observer.Evaluated(done, lastEval);
-            }
+            if (cadence.ShouldEvaluate(done, task.TotalSteps)) Evaluate(done, step);
             if ((options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0) || done == end)
                 lastCheckpoint = SaveIfFinite(task, dir, done, sums, inWindow, fingerprint, lastCheckpoint, observer);
         }

@@ -36,7 +36,7 @@ public static class GridSpec<TConfig> where TConfig : class, new()
         .ToArray();
 
     /// <summary>
-    /// Binds the settings: the record's defaults, then the <c>--config</c> JSON (keys are option names or property
+    /// Binds the settings: the record's defaults (or a setting's <see cref="SettingAttribute.Default"/> text), then the <c>--config</c> JSON (keys are option names or property
     /// names, case-insensitive; an unknown key is an error), then the command-line values in <paramref name="given"/>
     /// (option name without dashes -> text). Returns the values of every setting (one for a scalar, several for an axis).
     /// </summary>
@@ -46,6 +46,7 @@ public static class GridSpec<TConfig> where TConfig : class, new()
         var defaults = new TConfig();
         var values = Settings.ToDictionary(s => s, s =>
         {
+            if (s.Attribute.Default is { } text) return s.ParseList(text);
             var v = s.Get(defaults) ?? throw new InvalidOperationException($"{typeof(TConfig).Name}.{s.Property.Name} has no default.");
             return s.IsArray ? ((Array)v).Cast<object>().ToArray() : new[] { v };
         });

@@ -42,6 +42,11 @@ public sealed class SettingAttribute(string name, string description) : Attribut
     public bool Local { get; init; }
     /// <summary>Hidden from <c>--help</c> (still accepted).</summary>
     public bool Hidden { get; init; }
+    /// <summary>
+    /// The default as command-line text, for an axis whose default is several values (e.g. "1.5,2,3", or "3" seeds of a
+    /// <see cref="Count"/> axis); null: the record's own value. Parsed and range-checked like the option itself.
+    /// </summary>
+    public string? Default { get; init; }
 }
 
 /// <summary>Names the values of a setting (the allowed words, how each value is printed and parsed).</summary>

@@ -62,6 +62,7 @@ public sealed class SettingSpec
             else if (RangeText() is { } r) sb.Append(' ').Append(r);
             if (IsAxis) sb.Append(Attribute.Count ? " (a count N, or a list a,b,c, or a range a..b)" : " (comma-separated list: one grid cell each)");
             else if (IsArray) sb.Append(" (comma-separated)");
+            if (Attribute.Default is { } d) sb.Append(" [default: ").Append(d).Append(']');
             return sb.ToString();
         }
     }

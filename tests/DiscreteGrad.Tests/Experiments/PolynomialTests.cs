@@ -2,13 +2,15 @@ using DiscreteGrad.Diagnostics;
 using DiscreteGrad.Estimators;
 using DiscreteGrad.Experiments;
 using DiscreteGrad.Experiments.Polynomial;
+using DiscreteGrad.Experiments.Runner;
+using DiscreteGrad.Experiments.Runner.Backends;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
-public class PolynomialTests
+public sealed class PolynomialTests : IDisposable
 {
     private const double C = 0.45;
 
@@ -117,142 +119,217 @@ public class PolynomialTests
         Assert.Equal(qStar, PolynomialObjective.MeanProbabilityOfOne(new[] { logit, 0, logit + 1e-300, 0 }), 14);
     }
 
+    private readonly string _dir = Directory.CreateTempSubdirectory("dg-poly-").FullName;
+    private static readonly PolynomialExperiment Experiment = new();
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    /// <summary>A curve point: steps done, loss of the batch drawn at that theta, exact E[f], E[f] - min f.</summary>
+    private sealed record Point(long Step, double TrainLoss, double ExactLoss, double ExcessLoss);
+
+    /// <summary>
+    /// The experiment's training loop written out by hand, as it ran before it became runner cells: forward passes at
+    /// steps 0 .. Steps, the curve recorded at every LogEvery-th and at the last one (which only evaluates), an Adam
+    /// update after every other one, the final training loss the mean of the last Window step losses.
+    /// </summary>
+    private static (List<Point> Curve, double FinalTrain, double[] Theta) PlainLoop(PolynomialConfig config)
+    {
+        double c = config.Target, p = config.Power;
+        using var generator = new Generator((ulong)config.Seed);
+        TorchSharp.Modules.Parameter theta;
+        using (var init = torch.NewDisposeScope())
+        {
+            var u = torch.rand(new long[] { config.Dimension, 2 }, dtype: config.DType, generator: generator);
+            theta = new TorchSharp.Modules.Parameter(u.mul(2 * config.InitRange).sub_(config.InitRange), requires_grad: true);
+            init.MoveToOuter(theta);
+        }
+        using var thetaScope = theta;
+        using var optimizer = torch.optim.Adam(new[] { theta }, config.LearningRate);
+        var curve = new List<Point>();
+        double windowSum = 0;
+        for (int step = 0; step <= config.Steps; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var sample = Categorical.Sample(theta.unsqueeze(0).expand(config.Batch, config.Dimension, 2), config.Estimator, config.EstimatorOptions, generator);
+            var loss = PolynomialObjective.Loss(sample.Value.select(-1, 0), c, p);
+            double value = loss.ToDouble();
+            if (step % config.LogEvery == 0 || step == config.Steps)
+                curve.Add(new Point(step, value, PolynomialObjective.ExpectedLoss(theta, c, p), PolynomialObjective.ExpectedExcessLoss(theta, c, p)));
+            if (step == config.Steps) break;
+            if (step >= config.Steps - config.Window) windowSum += value;
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+        }
+        return (curve, windowSum / config.Window, theta.detach().to(ScalarType.Float64).data<double>().ToArray());
+    }
+
+    private (List<Point> Curve, IReadOnlyDictionary<string, double> Final, double[] Theta, RunResult Result) Train(PolynomialConfig config, string name,
+        long? stopAt = null, bool resume = false, long checkpointEvery = 0)
+    {
+        using var task = new PolynomialTask(config, torch.CPU);
+        var result = ExperimentRunner.Run(task, new RunnerOptions(Path.Combine(_dir, name), LogEvery: config.LogEvery, CheckpointEvery: checkpointEvery,
+            Resume: resume, WriteReport: false, StopAtStep: stopAt));
+        var evals = result.Records.Where(r => r.Kind == "eval").ToList();
+        var curve = evals.Select(r => new Point(r.Step, r.Metrics["train_loss"], r.Metrics["exact_loss"], r.Metrics["excess_loss"])).ToList();
+        return (curve, evals[^1].Metrics, task.ThetaValues(), result);
+    }
+
+    /// <summary>
+    /// The runner cell reproduces the plain loop bit for bit for every estimator: the same curve (the batch loss at a
+    /// logged step is drawn from a copy of the generator, and the step then draws that very batch), the same final
+    /// training loss and the same final theta; another seed gives another theta.
+    /// </summary>
     [Theory]
-    [InlineData(EstimatorKind.ReinMax)]
+    [InlineData(EstimatorKind.StraightThrough)]
     [InlineData(EstimatorKind.StraightThroughGumbel)]
     [InlineData(EstimatorKind.GappedStraightThrough)]
     [InlineData(EstimatorKind.GumbelRao)]
-    public void SameSeedGivesBitIdenticalTheta(EstimatorKind kind)
+    [InlineData(EstimatorKind.ReinMax)]
+    public void The_runner_cell_reproduces_the_plain_training_loop_bit_for_bit(EstimatorKind kind)
     {
         var config = new PolynomialConfig
         {
-            Steps = 50, LogEvery = 10, Batch = kind == EstimatorKind.GumbelRao ? 16 : 64, Estimators = new[] { kind },
-            Powers = new[] { 2.0 },
+            Estimator = kind, Power = 2.0, Seed = 7, Steps = 45, LogEvery = 10, FinalWindow = 20,
+            Batch = kind == EstimatorKind.GumbelRao ? 8 : 64, GumbelRaoK = 10,
         };
-        var spec = new PolynomialRunSpec(kind, 2.0, 7);
-        var a = PolynomialRunner.Run(config, spec);
-        var b = PolynomialRunner.Run(config, spec);
-        var other = PolynomialRunner.Run(config, spec with { Seed = 8 });
-        Assert.Equal(a.FinalTheta, b.FinalTheta);                   // exact equality, element by element
-        Assert.Equal(a.Curve, b.Curve);
-        Assert.NotEqual(a.FinalTheta, other.FinalTheta);
-        Assert.Equal(128 * 2, a.FinalTheta.Length);
-        Assert.Contains(a.FinalTheta, v => Math.Abs(v) > 0.01);     // theta moved out of the U(-0.01, 0.01) start
+        var plain = PlainLoop(config);
+        var cell = Train(config, "a");
+        Assert.Equal(new long[] { 0, 10, 20, 30, 40, 45 }, cell.Curve.Select(p => p.Step));
+        Assert.Equal(plain.Curve, cell.Curve);                       // exact equality of every double
+        Assert.Equal(plain.FinalTrain, cell.Final["final_train_loss"]);
+        Assert.Equal(plain.Theta, cell.Theta);
+        Assert.Equal(PolynomialObjective.MeanProbabilityOfOne(plain.Theta), cell.Final["mean_q"]);
+        Assert.Contains(cell.Theta, v => Math.Abs(v) > 0.01);         // theta moved out of the U(-0.01, 0.01) start
+        Assert.NotEqual(cell.Theta, Train(config with { Seed = 8 }, "b").Theta);
     }
 
+    /// <summary>A run stopped inside the final-loss window and resumed equals a straight run (curve, final loss, theta).</summary>
     [Fact]
-    public void ResultsDoNotDependOnThreadsOrOrder()
+    public void A_stopped_and_resumed_cell_equals_a_straight_one()
     {
-        var config = new PolynomialConfig
-        {
-            Steps = 30, LogEvery = 10, Seeds = 2, Estimators = new[] { EstimatorKind.ReinMax, EstimatorKind.StraightThrough },
-            Powers = new[] { 1.5, 3.0 },
-        };
-        var one = PolynomialExperiment.Run(config with { Threads = 1 });
-        var two = PolynomialExperiment.Run(config with { Threads = 2 });
-        Assert.Equal(8, one.Runs.Count);
-        for (int i = 0; i < one.Runs.Count; i++)
-        {
-            Assert.Equal(one.Runs[i].Spec, two.Runs[i].Spec);
-            Assert.Equal(one.Runs[i].FinalTheta, two.Runs[i].FinalTheta);
-            Assert.Equal(one.Runs[i].Curve, two.Runs[i].Curve);
-        }
-        Assert.Equal(
-            PolynomialExperiment.Grid(config).Select(s => (s.Estimator, s.Power, s.Seed)),
-            one.Runs.Select(r => (r.Spec.Estimator, r.Spec.Power, r.Spec.Seed)));
+        var config = new PolynomialConfig { Estimator = EstimatorKind.ReinMax, Power = 3.0, Seed = 2, Steps = 40, LogEvery = 10, FinalWindow = 30 };
+        var straight = Train(config, "straight");
+        var first = Train(config, "resumed", stopAt: 25, checkpointEvery: 10);
+        Assert.Equal(25, first.Result.Steps);
+        var rest = Train(config, "resumed", resume: true);
+        Assert.Equal(25, rest.Result.StartStep);
+        Assert.Equal(straight.Curve, rest.Curve);
+        Assert.Equal(straight.Final["final_train_loss"], rest.Final["final_train_loss"]);
+        Assert.Equal(straight.Theta, rest.Theta);
+    }
+
+    /// <summary>The evaluation before the first step is written once, also when a run without a checkpoint is resumed.</summary>
+    [Fact]
+    public void The_initial_evaluation_is_recorded_once()
+    {
+        var config = new PolynomialConfig { Estimator = EstimatorKind.StraightThrough, Power = 2.0, Steps = 20, LogEvery = 10 };
+        var once = Train(config, "once");
+        string dir = Path.Combine(_dir, "once");
+        File.Delete(Path.Combine(dir, CheckpointStore.PointerFile));
+        Directory.Delete(Path.Combine(dir, "checkpoints"), true);
+        var again = Train(config, "once", resume: true);
+        Assert.Equal(0, again.Result.StartStep);
+        Assert.Equal(new long[] { 0, 10, 20 }, again.Curve.Select(p => p.Step));
+        Assert.Equal(once.Curve, again.Curve);
     }
 
     [Fact]
     public void ShortReinMaxRunLowersTheExactExpectedLoss()
     {
-        var config = new PolynomialConfig { Steps = 300, Batch = 64, LogEvery = 50, Estimators = new[] { EstimatorKind.ReinMax }, Powers = new[] { 3.0 } };
-        var r = PolynomialRunner.Run(config, new PolynomialRunSpec(EstimatorKind.ReinMax, 3.0, 0));
+        var config = new PolynomialConfig { Steps = 300, Batch = 64, LogEvery = 50, Estimator = EstimatorKind.ReinMax, Power = 3.0 };
+        var r = Train(config, "short");
         // Initial theta ~ 0: q ~ 1/2 and E[f] ~ (0.55^3 + 0.45^3) / 2.
-        Assert.Equal((Math.Pow(0.55, 3) + Math.Pow(0.45, 3)) / 2, r.InitialExactLoss, 3);
-        Assert.True(r.FinalExactLoss < r.InitialExactLoss, $"{r.FinalExactLoss} !< {r.InitialExactLoss}");
-        double initialExcess = r.Curve[0].ExcessLoss;
-        Assert.True(r.FinalExcessLoss < 0.9 * initialExcess, $"excess {r.FinalExcessLoss} vs initial {initialExcess}");
+        Assert.Equal((Math.Pow(0.55, 3) + Math.Pow(0.45, 3)) / 2, r.Curve[0].ExactLoss, 3);
+        Assert.True(r.Curve[^1].ExactLoss < r.Curve[0].ExactLoss, $"{r.Curve[^1].ExactLoss} !< {r.Curve[0].ExactLoss}");
+        Assert.True(r.Curve[^1].ExcessLoss < 0.9 * r.Curve[0].ExcessLoss, $"excess {r.Curve[^1].ExcessLoss} vs initial {r.Curve[0].ExcessLoss}");
         // Curve points at 0, 50, ..., 300, each with the exact loss equal to optimum + excess.
-        Assert.Equal(Enumerable.Range(0, 7).Select(i => i * 50), r.Curve.Select(pt => pt.Step));
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => (long)i * 50), r.Curve.Select(pt => pt.Step));
         foreach (var pt in r.Curve) Assert.Equal(Math.Pow(C, 3) + pt.ExcessLoss, pt.ExactLoss, 12);
-        Assert.Equal(r.FinalExactLoss, r.Curve[^1].ExactLoss);
         // Training losses are averages of |z - c|^3 over 64 x 128 binary draws: within [0.45^3, 0.55^3].
         Assert.All(r.Curve, pt => Assert.InRange(pt.TrainLoss, Math.Pow(0.45, 3), Math.Pow(0.55, 3)));
-        Assert.InRange(r.FinalTrainLoss, Math.Pow(0.45, 3), Math.Pow(0.55, 3));
+        Assert.InRange(r.Final["final_train_loss"], Math.Pow(0.45, 3), Math.Pow(0.55, 3));
     }
 
     [Fact]
     public void NonFiniteLossStopsTheRunNamingTheStep()
     {
-        // |z - 1e6|^16 = 1e96 overflows float32: the first loss is +inf.
-        var config = new PolynomialConfig { Steps = 10, LogEvery = 5, Target = 1e6, Powers = new[] { 16.0 }, Estimators = new[] { EstimatorKind.StraightThrough } };
-        var ex = Assert.Throws<PolynomialDivergenceException>(() =>
-            PolynomialRunner.Run(config, new PolynomialRunSpec(EstimatorKind.StraightThrough, 16.0, 0)));
+        // |z - 1e6|^16 = 1e96 overflows float32: the first batch's loss is +inf, found by the evaluation before step 0.
+        var config = new PolynomialConfig { Steps = 10, LogEvery = 5, Target = 1e6, Power = 16.0, Estimator = EstimatorKind.StraightThrough };
+        var ex = Assert.Throws<NonFiniteLossException>(() => Train(config, "inf"));
         Assert.Equal(0, ex.Step);
-        Assert.Contains("step 0", ex.Message);
-        Assert.True(double.IsInfinity(ex.Loss));
-        // The grid surfaces the same exception (not an AggregateException).
-        Assert.Throws<PolynomialDivergenceException>(() => PolynomialExperiment.Run(config with { Threads = 2 }));
+        Assert.Contains("stopped at step 0", ex.Message);
+        Assert.Contains("the loss of the batch drawn after 0 steps is Infinity", ex.Message);
     }
 
-    [Theory]
-    [InlineData("steps")]
-    [InlineData("log-every")]
-    [InlineData("tau")]
-    [InlineData("powers")]
-    [InlineData("estimators")]
-    [InlineData("device")]
-    public void InvalidSettingsAreRejectedNamingTheOption(string option)
+    private static Dictionary<string, string> Given(params (string Key, string Value)[] kv) => kv.ToDictionary(x => x.Key, x => x.Value);
+
+    private static string PlanError(params (string Key, string Value)[] kv) =>
+        Assert.Throws<SettingException>(() => Experiment.Plan(Given(kv), null)).Message;
+
+    [Fact]
+    public void The_declaration_defaults_to_the_papers_grid_and_binds_the_former_options()
     {
-        var bad = option switch
-        {
-            "steps" => new PolynomialConfig { Steps = 0 },
-            "log-every" => new PolynomialConfig { Steps = 100, LogEvery = 101 },
-            "tau" => new PolynomialConfig { Tau = 0 },
-            "powers" => new PolynomialConfig { Powers = new[] { 2.0, double.NaN } },
-            "estimators" => new PolynomialConfig { Estimators = new[] { EstimatorKind.ReinMax, EstimatorKind.ReinMax } },
-            _ => new PolynomialConfig { Device = "tpu" },
-        };
-        var ex = Assert.ThrowsAny<ArgumentException>(bad.Validate);
-        Assert.Equal(option, ex.ParamName);
-        new PolynomialConfig().Validate();   // the defaults are valid
+        var cells = Experiment.Plan(Given(), null);
+        Assert.Equal(5 * 3 * 3, cells.Count);                        // five estimators x p in {1.5, 2, 3} x seeds 0, 1, 2
+        Assert.Equal("estimator-st_power-1.5_seed-0", cells[0].Key);
+        Assert.Equal("estimator-reinmax_power-3_seed-2", cells[^1].Key);
+        Assert.Equal(new[] { "ST, p = 1.5 seed 0", "ST, p = 1.5 seed 1" }, cells.Take(2).Select(c => c.Label));
+        Assert.Equal("8000", cells[0].Settings["steps"]);
+        cells = Experiment.Plan(Given(("estimators", "reinmax,GR-MCK"), ("powers", "2"), ("seeds", "1"), ("steps", "500"), ("log-every", "50")), null);
+        Assert.Equal(new[] { "estimator-reinmax_power-2_seed-0", "estimator-grmck_power-2_seed-0" }, cells.Select(c => c.Key));
+        var config = GridSpec<PolynomialConfig>.FromSettings(cells[1].Settings);
+        Assert.Equal(EstimatorKind.GumbelRao, config.Estimator);
+        Assert.Equal((500, 50, 0), (config.Steps, config.LogEvery, config.Seed));
+        Assert.Equal(torch.ScalarType.Float64, GridSpec<PolynomialConfig>.FromSettings(Experiment.Plan(Given(("dtype", "float64")), null)[0].Settings).DType);
     }
 
     [Fact]
-    public void ReportWritesCsvsPlotsAndMarkdown()
+    public void Bad_settings_are_one_line_naming_the_option_and_the_allowed_range()
     {
-        var config = new PolynomialConfig
+        Assert.Equal("--powers must be a finite number in (0, 16] (got '0').", PlanError(("powers", "2,0")));
+        Assert.Equal("--steps must be an integer in [1, 100000000] (got '0').", PlanError(("steps", "0")));
+        Assert.Equal("--tau must be a finite number in (0, 1000000] (got '-1').", PlanError(("tau", "-1")));
+        Assert.Equal("--estimators: unknown value 'reinforce'; allowed: st, stgs, gst, grmck, reinmax, gs.", PlanError(("estimators", "st,reinforce")));
+        Assert.Equal("--estimators: 'reinmax' is listed twice (every grid cell must differ).", PlanError(("estimators", "reinmax,reinmax")));
+        Assert.Equal("--dtype: unknown value 'int8'; allowed: float32, float64.", PlanError(("dtype", "int8")));
+        // The cross-setting check names the option.
+        Assert.Equal("--log-every: must be at most --steps = 100 (got 101).", PlanError(("steps", "100"), ("log-every", "101")));
+    }
+
+    [Fact]
+    public void A_tiny_grid_runs_in_process_and_reports_the_table_the_curves_and_a_plot_per_power()
+    {
+        string grid = Path.Combine(_dir, "grid");
+        var cells = Experiment.Plan(Given(("estimators", "st,reinmax"), ("powers", "2"), ("seeds", "2"), ("steps", "20"), ("log-every", "10")), null);
+        var catalog = new IExperiment[] { Experiment };
+        var (launch, outcomes) = GridRunner.Run(Experiment, cells, new GridOptions(grid, "discretegrad polynomial --steps 20"), new InProcessBackend(catalog));
+        Assert.True(launch.Completed);
+        Assert.All(outcomes, o => Assert.Equal("done", o.State));
+        var (header, rows) = GridReport.Table(Experiment, outcomes);
+        Assert.Equal(new[] { "run", "seeds", "E[loss]", "E[loss] - optimum", "train loss (final window)", "mean P(z_i = 1)", "ms / step" }, header);
+        Assert.Equal(new[] { "ST, p = 2", "ReinMax, p = 2" }, rows.Select(r => r[0]));
+        foreach (var (row, estimator) in rows.Zip(new[] { "ST", "ReinMax" }))
         {
-            Steps = 20, LogEvery = 10, Seeds = 2, Estimators = new[] { EstimatorKind.ReinMax, EstimatorKind.StraightThrough },
-            Powers = new[] { 2.0 }, Threads = 2,
-        };
-        var results = PolynomialExperiment.Run(config);
-        var dir = Path.Combine(Path.GetTempPath(), "dg-poly-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var md = Path.Combine(dir, "docs", "poly.md");
-            var files = PolynomialReport.WriteAll(results, Path.Combine(dir, "out"), md, "discretegrad polynomial --steps 20", "short smoke run");
-            var curves = File.ReadAllLines(files.CurvesCsv);
-            Assert.Equal("step,estimator,p,seed,train_loss,exact_loss,excess_loss", curves[0]);
-            Assert.Equal(1 + 2 * 2 * 3, curves.Length);              // 2 estimators x 2 seeds x steps {0, 10, 20}
-            Assert.StartsWith("0,ReinMax,2,0,", curves[1]);
-            Assert.Equal(1 + 4, File.ReadAllLines(files.FinalCsv).Length);
-            Assert.Equal(1 + 2, File.ReadAllLines(files.SummaryCsv).Length);
-            var png = Assert.Single(files.DocsPlots);
-            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png).Take(4).ToArray());
-            var text = File.ReadAllText(md);
-            Assert.Contains("discretegrad polynomial --steps 20", text);
-            Assert.Contains("](poly-p2.png)", text);          // PNGs are named after the markdown file
-            Assert.EndsWith("poly-p2.png", png);
-            Assert.Contains("**Note.** short smoke run", text);
-            var summary = results.Cell(EstimatorKind.ReinMax, 2.0);
-            Assert.Contains(PolynomialReport.MeanStd(summary.ExactMean, summary.ExactStd), text);
-            Assert.Contains("| optimum | 0.202500 |", text);
+            // Each cell's final.csv holds its final exact loss; the row is their mean +- sample std.
+            var finals = outcomes.Where(o => o.Cell.Group == row[0]).Select(o => File.ReadAllLines(Path.Combine(o.Directory, "final.csv"))).ToList();
+            Assert.All(finals, f => Assert.StartsWith($"{estimator},2,", f[1]));
+            var exact = finals.Select(f => double.Parse(f[1].Split(',')[5], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal("2", row[1]);
+            Assert.Equal(GridReport.MeanStd(exact, "F6"), row[2]);
+            Assert.Contains(" +- ", row[2]);
         }
-        finally
-        {
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        }
+        var curves = File.ReadAllLines(Path.Combine(outcomes[0].Directory, "curves.csv"));
+        Assert.Equal("step,estimator,p,seed,train_loss,exact_loss,excess_loss", curves[0]);
+        Assert.Equal(new[] { "0", "10", "20" }, curves.Skip(1).Select(l => l.Split(',')[0]));
+        var written = GridReport.Write(Experiment, grid, Path.Combine(_dir, "docs", "poly.md"));
+        string md = File.ReadAllText(Path.Combine(grid, "report.md"));
+        Assert.Contains("![p = 2](polynomial-p2.png)", md);
+        Assert.Contains("| 2 | 0.202500 | 0.4500 |", md);                // optimum 0.45^2 and the ST fixed point q* = c for p = 2
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(grid, "polynomial-p2.png")).Take(4).ToArray());
+        Assert.Contains("](poly-p2.png)", File.ReadAllText(Path.Combine(_dir, "docs", "poly.md")));   // named after the markdown file
+        Assert.True(File.Exists(Path.Combine(_dir, "docs", "poly-p2.png")));
+        Assert.Contains(Path.Combine(_dir, "docs", "poly.md"), written);
     }
 
     [Fact]
