@@ -62,7 +62,7 @@ public sealed class SlurmBackendTests : IDisposable
             "#SBATCH --array=0,1%1", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=1G", "#SBATCH --time=00:10:00", "#SBATCH --requeue",
             "#SBATCH --open-mode=append", $"#SBATCH --chdir={full}", $"#SBATCH --output={full}/slurm/%A_%a.out",
             $"/opt/dotnet/dotnet /opt/dg/DiscreteGrad.Cli.dll run-cell {full} \"$SLURM_ARRAY_TASK_ID\" &",
-            "if ! answer=$(scontrol requeue \"$task\" 2>&1); then",
+            "elif ! answer=$(scontrol requeue \"$task\" 2>&1); then",
         })
             Assert.Contains(line, lines);
         Assert.DoesNotContain("DOTNET_ROOT", text);   // the dotnet host needs none
@@ -101,9 +101,12 @@ public sealed class SlurmBackendTests : IDisposable
         Assert.Null(SlurmBackend.LatestJob(grid));
     }
 
-    /// <summary>Runs the array script of task 7_1 (job 9) with a fake cell; <paramref name="signal"/> gets the pids of script and cell once it runs.</summary>
+    /// <summary>
+    /// Runs the array script of task 7_1 (job 9) with a fake cell; <paramref name="signal"/> gets the pids of script and
+    /// cell once it runs; squeue answers <paramref name="queueState"/> for the task.
+    /// </summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private (int Code, string CellLog, string Scontrol, string Output) RunTask(string mode, Action<int, int>? signal = null)
+    private (int Code, string CellLog, string Scontrol, string Output) RunTask(string mode, Action<int, int>? signal = null, string queueState = "RUNNING")
     {
         var (grid, file, cells) = Plan();
         string cellLog = Path.Combine(_dir, "cell.calls"), scontrol = Path.Combine(_dir, "scontrol.calls"), started = Path.Combine(_dir, "started");
@@ -120,6 +123,7 @@ public sealed class SlurmBackendTests : IDisposable
 
             """);
         Executable("scontrol", $"echo \"$*\" >> {scontrol}\n");
+        Executable("squeue", $"echo {queueState}\n");
         var backend = new SlurmBackend(new SlurmOptions(), new CellLauncher(cell, Array.Empty<string>()));
         string script = Path.Combine(_dir, "task.sh");
         File.WriteAllText(script, backend.Script(grid, file, cells));
@@ -158,7 +162,7 @@ public sealed class SlurmBackendTests : IDisposable
         Assert.Equal(1, cell.Split('\n').Count(l => l == "TERM"));
         Assert.Equal("requeue 7_1\n", scontrol);
         Assert.Contains("[task 7_1, job 9, restart 0] got SIGTERM: forwarding it to the cell", output);
-        Assert.Contains("cell stopped: requeueing 7_1 (it resumes from its last checkpoint)", output);
+        Assert.Contains("cell stopped: requeued 7_1 (it resumes from its last checkpoint)", output);
     }
 
     [Fact]
@@ -170,6 +174,17 @@ public sealed class SlurmBackendTests : IDisposable
         Assert.Equal(75, code);
         Assert.InRange(cell.Split('\n').Count(l => l == "TERM"), 1, 2);
         Assert.Equal("requeue 7_1\n", scontrol);
+    }
+
+    [Fact]
+    public void A_task_that_Slurm_is_ending_itself_is_not_requeued()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        // scancel without --signal, the time limit, or a requeue by Slurm: the task is COMPLETING when the cell stops.
+        var (code, _, scontrol, output) = RunTask("run", (script, c) => Kill("TERM", c, script), queueState: "COMPLETING");
+        Assert.Equal(75, code);
+        Assert.Equal("", scontrol);
+        Assert.Contains("while Slurm ends 7_1 itself (COMPLETING): not requeueing it", output);
     }
 
     [Fact]

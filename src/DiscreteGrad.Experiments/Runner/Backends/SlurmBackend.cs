@@ -21,8 +21,9 @@ public sealed record SlurmOptions(int? CpusPerTask = null, string? Memory = null
 /// Submits a grid to Slurm as one job array, one task per cell, and returns at once. Each task runs
 /// <c>discretegrad run-cell GRID_DIR $SLURM_ARRAY_TASK_ID</c> (absolute paths, from the grid folder), which resumes from
 /// the cell's checkpoint, so a requeued task continues where it stopped. SIGTERM or SIGINT makes the cell finish its
-/// step, checkpoint and exit with code 75, upon which the script requeues its own task (<c>scontrol requeue</c>); after a
-/// crash (another exit code) it marks the cell failed. The script traps the signal and forwards it to the cell, so both
+/// step, checkpoint and exit with code 75, upon which the script requeues its own task (<c>scontrol requeue</c>) if Slurm
+/// still runs it (not when Slurm is ending it: a cancel, a time limit, or a requeue or preemption by Slurm itself); after
+/// a crash (another exit code) it marks the cell failed. The script traps the signal and forwards it to the cell, so both
 /// <c>scancel --signal=TERM --batch JOB_TASK</c> (only the script gets it) and <c>--full</c> or a preemption by Slurm (the
 /// cell gets it twice) stop the cell; a plain <c>scancel --signal=TERM</c> signals only job steps and the cell is none.
 /// Follow the grid with <c>discretegrad status</c> and aggregate it with <c>discretegrad report</c>.
@@ -76,7 +77,7 @@ public sealed class SlurmBackend(SlurmOptions options, CellLauncher launcher) : 
     /// </summary>
     public IReadOnlyList<string> QueuedTasks(string job) =>
         QueueStates(job, Path.Combine(Path.GetDirectoryName(options.Sbatch) ?? "", "squeue")) is { } states
-            ? states.Select(kv => $"{job}_{kv.Key.ToString(CultureInfo.InvariantCulture)}").ToList()
+            ? states.Keys.Order().Select(i => $"{job}_{i.ToString(CultureInfo.InvariantCulture)}").ToList()
             : Array.Empty<string>();
 
     /// <summary>
@@ -159,7 +160,8 @@ public sealed class SlurmBackend(SlurmOptions options, CellLauncher launcher) : 
             # One cell of the DiscreteGrad grid {{full}} per array task (written by the grid runner; submitted with
             # `sbatch --parsable` by `discretegrad ... --backend slurm`; resubmit the unfinished cells with `... --resume`).
             # The cell resumes from its checkpoint, so a requeued task continues. On SIGTERM/SIGINT the cell finishes its step,
-            # checkpoints and exits 75, and this task requeues itself. The script forwards the signal to the cell, so
+            # checkpoints and exits 75, and this task requeues itself unless Slurm is ending it (scancel without --signal,
+            # the time limit, a requeue or preemption by Slurm). The script forwards the signal to the cell, so
             # `scancel --signal=TERM --batch JOB_TASK` (only this script gets it) works as well as `--full` or a preemption
             # by Slurm (the cell gets it twice; the second changes nothing). A plain `scancel --signal=TERM` signals only
             # job steps, and the cell is none.
@@ -206,13 +208,20 @@ public sealed class SlurmBackend(SlurmOptions options, CellLauncher launcher) : 
               0) note "cell done" ;;
               2) note "cell failed (see its cell.log)" ;;
               {{CellExitCodes.Preempted}})
-                note "cell stopped: requeueing $task (it resumes from its last checkpoint)"
-                if ! answer=$(scontrol requeue "$task" 2>&1); then
+                # Requeue only a task that Slurm still runs (the signal came from `scancel --signal` or the like). While
+                # Slurm ends it itself (COMPLETING: cancelled, time limit, requeued or preempted by Slurm) a requeue would
+                # undo a cancel; Slurm requeues what it preempts or requeues.
+                state=$(squeue -h -j "$SLURM_JOB_ID" -o %T 2>/dev/null | head -n 1)
+                if [ -n "$state" ] && [ "$state" != RUNNING ]; then
+                  note "cell stopped (checkpoint kept) while Slurm ends $task itself ($state): not requeueing it; if it does not come back, continue the grid with --resume"
+                elif ! answer=$(scontrol requeue "$task" 2>&1); then
                   state=$(squeue -h -j "$task" -o %T 2>/dev/null | head -n 1)
                   case "$state" in
                     PENDING|REQUEUE*) note "Slurm requeues $task itself (it is $state)" ;;
-                    *) note "could not requeue $task ($answer); resubmit the grid with --resume" ;;
+                    *) note "could not requeue $task ($answer); continue the grid with --resume" ;;
                   esac
+                else
+                  note "cell stopped: requeued $task (it resumes from its last checkpoint)"
                 fi ;;
               *)
                 note "the cell's process exited with $code: marking the cell failed"
