@@ -48,16 +48,17 @@ public sealed class SlurmBackend(SlurmOptions options, CellLauncher launcher) : 
     /// <inheritdoc />
     public GridLaunch Launch(string grid, GridFile file, IReadOnlyList<GridCell> cells, IGridProgress? progress, CancellationToken cancel)
     {
+        // Two arrays must never run one cell at once (the second task would find the cell locked and fail).
+        if (!options.DryRun && LatestJob(grid) is { } previous && QueuedTasks(previous) is { Count: > 0 } queued)
+            throw new SettingException("--resume",
+                $"Slurm array job {previous} of this grid still has {queued.Count} task(s) queued or running ({string.Join(", ", queued.Take(5))}{(queued.Count > 5 ? ", ..." : "")}); " +
+                $"wait for them (discretegrad status {grid}) or cancel them (scancel {previous}) before submitting the grid again.");
         string script = ScriptPath(grid);
         GridFolder.WriteAtomically(script, Script(grid, file, cells));
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         foreach (var c in cells) Directory.CreateDirectory(GridFolder.CellDirectory(grid, c));
         if (options.DryRun)
             return new GridLaunch(false, $"dry run: the array script is {script} (submit it with: {options.Sbatch} {script})\n{File.ReadAllText(script)}");
-        if (LatestJob(grid) is { } previous && QueuedTasks(previous) is { Count: > 0 } queued)
-            throw new SettingException("--resume",
-                $"Slurm array job {previous} of this grid still has {queued.Count} task(s) queued or running ({string.Join(", ", queued.Take(5))}{(queued.Count > 5 ? ", ..." : "")}); " +
-                $"wait for them (discretegrad status {grid}) or cancel them (scancel {previous}) before submitting the grid again.");
         var (code, stdout, stderr) = Execute(options.Sbatch, "--parsable", script);
         if (code != 0)
             throw new IOException($"sbatch refused the grid (exit {code}): {FirstLine(stderr)}");
