@@ -12,6 +12,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
 if (args.Length > 0 && args[0] == "mem-child") return Memory.Child(args[1..]);
 if (args.Length > 0 && args[0] == "eff-child") return EfficiencyBench.Child(args[1..]);
+if (args.Length > 0 && args[0] == "listops-child") return ListOpsBench.Child(args[1..]);
 
 var opts = Options.Parse(args);
 torch.set_num_threads(opts.Threads);
@@ -29,6 +30,7 @@ switch (opts.Command)
     case "check": Check.Run(); break;
     case "solvers": SolverBench.Run(); break;
     case "efficiency": EfficiencyBench.Run(opts.Threads, opts.Rounds, opts.BatchMs, opts.MemSteps, opts.PythonRounds, opts.PythonSteps); break;
+    case "listops": ListOpsBench.Run(opts.Threads, opts.ListOpsSteps); break;
     case "all":
         RunTime(opts);
         RunProfile(opts);
@@ -173,9 +175,10 @@ static void PrintTime(Shape shape, List<Interleaved.Result> results)
 internal sealed class Options
 {
     public const string Usage =
-        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|efficiency> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
+        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|efficiency|listops> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [--python-rounds R] [--python-steps N]\n" +
+        "       [--listops-steps N]\n" +
         "       [-- <BenchmarkDotNet args>]";
 
     public string Command = "";
@@ -197,6 +200,8 @@ internal sealed class Options
     /// <summary>efficiency: interleaved rounds against the PyTorch peer (0: skip it) and VAE steps per round.</summary>
     public int PythonRounds = 7;
     public int PythonSteps = 20;
+    /// <summary>listops: timed steps per configuration (after one warm-up).</summary>
+    public int ListOpsSteps = 3;
 
     public static Options Parse(string[] args)
     {
@@ -222,6 +227,7 @@ internal sealed class Options
                 case "--bdn-iteration-ms": o.BdnIterationMs = int.Parse(v); break;
                 case "--python-rounds": o.PythonRounds = int.Parse(v); break;
                 case "--python-steps": o.PythonSteps = int.Parse(v); break;
+                case "--listops-steps": o.ListOpsSteps = int.Parse(v); break;
                 default: throw new ArgumentException($"unknown option {a}\n{Usage}");
             }
         }

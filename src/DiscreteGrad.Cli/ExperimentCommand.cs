@@ -87,6 +87,8 @@ internal static class ExperimentCommand
             given[spec.Name] = option is Option<bool> b ? (pr.GetValue(b) ? "true" : "false") : string.Join(" ", optionResult.Tokens.Select(t => t.Value));
         }
         var cells = experiment.Plan(given, pr.GetValue(shared.Config));
+        foreach (var why in experiment.Exclusions(given, pr.GetValue(shared.Config)))
+            AnsiConsole.MarkupLine($"[yellow]left out:[/] {Markup.Escape(why)}");
         string backendName = pr.GetValue(shared.Backend)!;
         int cores = Environment.ProcessorCount;
         int? jobsGiven = pr.GetValue(shared.Jobs), threadsGiven = pr.GetValue(shared.Threads);
@@ -101,13 +103,16 @@ internal static class ExperimentCommand
                 throw new SettingException("--resume-override", $"--resume-override: unknown setting '{key}'; allowed: {string.Join(", ", experiment.Settings.Select(s => s.Name))}.");
         var options = new GridOptions(outDir, CommandLine.Of(args), jobs, threads, pr.GetValue(shared.Device)!, pr.GetValue(shared.Resume), overrides,
             pr.GetValue(shared.CheckpointEvery), backendName == "slurm" ? null : cores);
+        if (backendName != "slurm" && options.Device.StartsWith("cuda", StringComparison.Ordinal) && !TorchSharp.torch.cuda.is_available())
+            throw new SettingException("--device", $"--device {options.Device}: CUDA is not available here (this libtorch is a CPU build); use --device cpu.");
         IGridBackend backend = backendName switch
         {
             "slurm" => shared.Slurm.Backend(pr, CellLauncher.Current()),
             "inline" => new InProcessBackend(ExperimentCatalog.All),
             _ => new LocalProcessBackend(jobs, CellLauncher.Current()),
         };
-        AnsiConsole.MarkupLine($"[grey]{Markup.Escape(experiment.Name)}: {cells.Count} cell(s), {jobs} at once, {threads} libtorch thread(s) each, into {Markup.Escape(outDir)}[/]");
+        using var prepared = GridRunner.Prepare(experiment, cells, options);   // every refusal happens here, before any output
+        AnsiConsole.MarkupLine($"[grey]{Markup.Escape(experiment.Name)}: {cells.Count} cell(s) ({prepared.Todo.Count} to run), {jobs} at once, {threads} libtorch thread(s) each, into {Markup.Escape(outDir)}[/]");
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -116,14 +121,14 @@ internal static class ExperimentCommand
         };
         (GridLaunch launch, IReadOnlyList<CellOutcome> outcomes) result = default;
         if (backendName == "slurm")
-            result = GridRunner.Run(experiment, cells, options, backend, null, cancel.Token);
+            result = prepared.Launch(backend, null, cancel.Token);
         else
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
                     var progress = new GridProgressBars(ctx, cells);
-                    result = GridRunner.Run(experiment, cells, options, backend, progress, cancel.Token);
+                    result = prepared.Launch(backend, progress, cancel.Token);
                     progress.Finish();
                 });
         if (result.launch is null || !result.launch.Completed)

@@ -7,16 +7,6 @@ using Spectre.Console;
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 1000;
 var root = new RootCommand("discretegrad: experiments with gradient estimators for discrete stochastic nodes (DiscreteGrad).");
 foreach (var experiment in ExperimentCatalog.All) root.Subcommands.Add(ExperimentCommand.Create(experiment, args));
-root.Subcommands.Add(MnistAdditionCommand.Create(args));
-root.Subcommands.Add(KSubsetVaeCommand.Create(args));
-root.Subcommands.Add(WarcraftCommand.Create(args));
-root.Subcommands.Add(VaeCommand.Create(args));
-root.Subcommands.Add(VaeBiasCommand.Create(args));
-root.Subcommands.Add(BernoulliVaeCommand.Create(args));
-root.Subcommands.Add(FigureBetaToyCommand.Create(args));
-root.Subcommands.Add(FigureSimplexCommand.Create(args));
-root.Subcommands.Add(FigureTemperatureCommand.Create(args));
-root.Subcommands.Add(ImleGradientsCommand.Create(args));
 root.Subcommands.Add(RunCellCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
@@ -25,7 +15,8 @@ if (parsed.Errors.Count > 0)
 {
     // One line per command line: the first parse error (it names the option), exit code 2; no usage dump.
     var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
-    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)} [grey](see --help)[/]");
+    string message = System.Text.RegularExpressions.Regex.Replace(error.Message, @":?\s*\n\s*", m => m.Value.StartsWith(':') ? ": " : ", ");
+    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(message)} [grey](see --help)[/]");
     return CommandErrors.ExitCode;
 }
 return await parsed.InvokeAsync();

@@ -8,7 +8,18 @@ public static class ExperimentCatalog
     /// <summary>The experiments, in the order the tool lists them.</summary>
     public static IReadOnlyList<IExperiment> All { get; } = new IExperiment[]
     {
+        new MnistAddition.MnistAdditionExperiment(),
+        new MnistAddition.MnistAdditionEvaluation(),
+        new Warcraft.WarcraftExperiment(),
+        new KSubsetVae.KSubsetVaeExperiment(),
+        new Vae.VaeExperiment(),
+        new Vae.VaeBiasExperiment(),
+        new BernoulliVae.BernoulliVaeExperiment(),
         new Polynomial.PolynomialExperiment(),
+        new ImleGradients.ImleGradientsExperiment(),
+        new Figures.FigureBetaToyExperiment(),
+        new Figures.FigureSimplexExperiment(),
+        new Figures.FigureTemperatureExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>

@@ -1,8 +1,10 @@
+using DiscreteGrad.Experiments.Runner;
+
 namespace DiscreteGrad.Experiments.BernoulliVae;
 
 /// <summary>
 /// Gradient estimators compared on the Bernoulli VAE, and what K (the number of evaluations of the decoder term f per
-/// example and step, the budget of seed 003 Table 6) means for each.
+/// example and step, the budget of Table 6 of Liu et al. 2023) means for each.
 /// </summary>
 public enum BernoulliVaeEstimator
 {
@@ -40,16 +42,6 @@ public static class BernoulliVaeEstimators
     /// <summary>The display name (e.g. "DisARM").</summary>
     public static string Display(BernoulliVaeEstimator e) => Table.First(t => t.Kind == e).Display;
 
-    /// <summary>Parses a key or display name (case-insensitive, '-' and '_' ignored).</summary>
-    /// <exception cref="ArgumentException">Unknown name; the message lists the accepted ones.</exception>
-    public static BernoulliVaeEstimator Parse(string name, string parameter)
-    {
-        var key = (name ?? "").Trim().Replace("-", "").Replace("_", "").ToLowerInvariant();
-        foreach (var t in Table)
-            if (t.Key == key || t.Display.ToLowerInvariant() == key) return t.Kind;
-        throw new ArgumentException($"{parameter}: unknown estimator '{name}' (accepted: {string.Join(", ", Keys)}).", parameter);
-    }
-
     /// <summary>Why K is invalid for the estimator, or null when it is valid: K &gt;= 1 for ReinMax and NVIL, K &gt;= 2 for
     /// RLOO, K even and &gt;= 2 for ARM and DisARM.</summary>
     public static string? InvalidEvaluations(BernoulliVaeEstimator e, int k) => e switch
@@ -66,4 +58,18 @@ public static class BernoulliVaeEstimators
     {
         if (InvalidEvaluations(e, k) is string why) throw new ArgumentOutOfRangeException(parameter, k, why);
     }
+}
+
+/// <summary>Words of <see cref="BernoulliVaeEstimator"/>: the keys (display names accepted, '-' and '_' ignored) and "all".</summary>
+public sealed class BernoulliVaeEstimatorWords : SettingWords<BernoulliVaeEstimator>
+{
+    /// <inheritdoc />
+    protected override IReadOnlyList<(string Word, BernoulliVaeEstimator Value, string[] Aliases)> Table { get; } =
+        Enum.GetValues<BernoulliVaeEstimator>().Select(e => (BernoulliVaeEstimators.Key(e), e, new[] { BernoulliVaeEstimators.Display(e) })).ToArray();
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<(string Word, BernoulliVaeEstimator[] Values)> Groups { get; } = new[] { ("all", Enum.GetValues<BernoulliVaeEstimator>()) };
+
+    /// <inheritdoc />
+    protected override string Normalize(string text) => text.Trim().Replace("-", "").Replace("_", "").ToLowerInvariant();
 }

@@ -12,9 +12,10 @@ namespace DiscreteGrad.Experiments.BernoulliVae;
 /// One Bernoulli-VAE run for the <see cref="ExperimentRunner"/>. The batch order of epoch e is a permutation drawn from a
 /// generator seeded by (seed, e). Training metrics per step: "loss" (the K-evaluation estimate of -ELBO of the batch, the
 /// quantity whose epoch mean is the reported train -ELBO), "nll" and "kl". Evaluation: test -ELBO, one sample of z per
-/// test image from a generator reset to the same seed at every evaluation, the exact KL.
+/// test image from a generator reset to the same seed at every evaluation, the exact KL. NVIL's running statistics go
+/// into checkpoints through the extra-state hook, so a resumed run is bit-identical to an uninterrupted one.
 /// </summary>
-public sealed class BernoulliVaeTask : ITrainingTask
+public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
 {
     private readonly BernoulliVaeConfig _config;
     private readonly BernoulliVaeData _data;
@@ -23,9 +24,15 @@ public sealed class BernoulliVaeTask : ITrainingTask
     private readonly NvilBaseline? _nvil;
     private readonly long _stepsPerEpoch, _trainCount;
     private readonly EpochBatches _batches;
+    private readonly Device _device;
+    private readonly bool _ownsData;
 
-    /// <summary>Builds the model and optimiser; <paramref name="data"/> is shared, not owned.</summary>
-    public BernoulliVaeTask(BernoulliVaeConfig config, BernoulliVaeData data)
+    /// <summary>Builds the model and optimiser on <paramref name="device"/> (default: the data's).</summary>
+    /// <param name="config">The run.</param>
+    /// <param name="data">The images, on <paramref name="device"/>.</param>
+    /// <param name="device">Where the model lives (null: where <paramref name="data"/> lives).</param>
+    /// <param name="ownsData">Dispose <paramref name="data"/> with the task (false: it is shared).</param>
+    public BernoulliVaeTask(BernoulliVaeConfig config, BernoulliVaeData data, Device? device = null, bool ownsData = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(data);
@@ -34,11 +41,13 @@ public sealed class BernoulliVaeTask : ITrainingTask
             throw new ArgumentOutOfRangeException(nameof(config), config.TrainCount, $"TrainCount must be <= the {data.TrainCount} training images of the data.");
         _config = config;
         _data = data;
+        _device = device ?? data.TrainBinary.device;
+        _ownsData = ownsData;
         _noise = new Generator((ulong)config.Seed * 7919UL + 3);
         bool nvil = config.Estimator == BernoulliVaeEstimator.Nvil;
         _model = SeededInitialisation.Build(config.Seed,
             () => new BernoulliVaeModel((int)data.Pixels, config.Hidden, config.Latent, nvil ? config.NvilHidden : null));
-        _model.to(torch.device(config.Device));
+        _model.to(_device);
         if (nvil) _nvil = new NvilBaseline(_model.Baseline, config.NvilDecay);
         Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
         _trainCount = config.TrainCount;
@@ -78,7 +87,7 @@ public sealed class BernoulliVaeTask : ITrainingTask
         ["ReinMax tau"] = I(_config.Tau),
         ["binarisation"] = _config.DynamicBinarization ? "dynamic (per batch)" : "once per run (seeded)",
         ["seed"] = I(_config.Seed),
-        ["device"] = _config.Device,
+        ["device"] = _device.type == DeviceType.CPU ? "cpu" : _device.ToString(),
         ["torch threads"] = I(torch.get_num_threads()),
     };
 
@@ -135,6 +144,30 @@ public sealed class BernoulliVaeTask : ITrainingTask
 
     /// <inheritdoc />
     public void OnRestored(long stepsDone) { }
+
+    /// <summary>NVIL's running statistics ("nvil": float64 [biased mean, biased variance, updates]); empty for the other estimators.</summary>
+    public IReadOnlyDictionary<string, Tensor> GetExtraState()
+    {
+        if (_nvil is null) return new Dictionary<string, Tensor>();
+        var (m, v, n) = _nvil.GetState();
+        return new Dictionary<string, Tensor> { ["nvil"] = torch.tensor(new[] { m, v, n }, dtype: ScalarType.Float64) };
+    }
+
+    /// <inheritdoc />
+    public void SetExtraState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_nvil is null || !state.TryGetValue("nvil", out var t)) return;
+        var s = t.cpu().data<double>().ToArray();
+        _nvil.SetState(s[0], s[1], (long)s[2]);
+    }
+
+    /// <summary>Frees the batch order and, when owned, the data.</summary>
+    public void Dispose()
+    {
+        _batches.Dispose();
+        if (_ownsData) _data.Dispose();
+    }
 
     private static string I(double x) => x.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,5 @@
 using DiscreteGrad.Estimators;
+using DiscreteGrad.Experiments.Runner;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,23 +7,29 @@ namespace DiscreteGrad.Experiments.Figures;
 
 /// <summary>
 /// Settings of the beta-vs-tau toy of the DCCG paper (Figure 2): y = softmax((theta + eps) / tau), eps ~ Gumbel(0, beta),
-/// theta in R^2, loss = cross-entropy between y and the constant target (1, 0), i.e. -log y_1; plain SGD on theta.
+/// theta in R^2, loss = cross-entropy between y and the constant target (1, 0), i.e. -log y_1; plain SGD on theta. One
+/// cell: every beta trains in it, from the same standard Gumbel draws.
 /// </summary>
-public sealed record BetaToyConfig
+public sealed record BetaToyConfig : IValidatedConfig
 {
-    /// <summary>Gumbel scales compared (each &gt;= 0; 0 is the noise-free softmax).</summary>
-    public IReadOnlyList<double> Betas { get; init; } = new[] { 0.0, 0.5, 1.0, 2.0, 4.0 };
+    /// <summary>Gumbel scales compared (each &gt;= 0; 0 is the noise-free softmax), without repeats.</summary>
+    [Setting("betas", "Gumbel scales beta.", Min = 0, Max = 1e3)]
+    public double[] Betas { get; init; } = { 0.0, 0.5, 1.0, 2.0, 4.0 };
 
     /// <summary>Independent training runs per beta (rows of theta, each with its own noise).</summary>
+    [Setting("runs", "Independent runs per beta.", Min = 1, Max = 100_000)]
     public int Runs { get; init; } = 128;
 
     /// <summary>SGD steps per run.</summary>
+    [Setting("steps", "SGD steps.", Min = 1, Max = 10_000_000)]
     public int Steps { get; init; } = 2000;
 
     /// <summary>SGD learning rate.</summary>
+    [Setting("lr", "SGD learning rate.", Min = 0, MinExclusive = true, Max = 1e3)]
     public double LearningRate { get; init; } = 0.1;
 
     /// <summary>Gumbel-softmax temperature (fixed; 1 in the paper's toy).</summary>
+    [Setting("tau", "Gumbel-softmax temperature.", Min = 0, MinExclusive = true, Max = 1e6)]
     public double Tau { get; init; } = 1.0;
 
     /// <summary>Initial theta = (theta_1, theta_2).</summary>
@@ -30,20 +37,15 @@ public sealed record BetaToyConfig
 
     /// <summary>Seed of the generator; every beta gets a fresh generator with this seed, so all betas see the same standard
     /// Gumbel draws, scaled by beta (common random numbers).</summary>
+    [Setting("seed", "Seed of the random generator.", Min = 0, Max = int.MaxValue)]
     public ulong Seed { get; init; }
 
-    /// <summary>Checks the settings; throws <see cref="ArgumentException"/> naming the offending one.</summary>
+    /// <summary>Checks what the settings' ranges do not: at least one beta, none twice, a finite initial theta.</summary>
     public void Validate()
     {
-        if (Betas is null || Betas.Count == 0) throw new ArgumentException("need at least one beta.", "betas");
-        foreach (var b in Betas) Guard.Scale(b, "betas");
-        Guard.AtLeast(Runs, 1, "runs");
-        Guard.AtLeast(Steps, 1, "steps");
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
-            throw new ArgumentOutOfRangeException("lr", LearningRate, $"lr must be a finite number > 0 (got {LearningRate}).");
-        Guard.Temperature(Tau, "tau");
+        FigureOutput.CheckList(Betas, nameof(Betas));
         if (!double.IsFinite(Initial.Theta1) || !double.IsFinite(Initial.Theta2))
-            throw new ArgumentException("the initial theta must be finite.", "initial");
+            throw new ArgumentException("the initial theta must be finite.", nameof(Initial));
     }
 }
 

@@ -5,16 +5,15 @@ using static DiscreteGrad.Experiments.Figures.FigureOutput;
 
 namespace DiscreteGrad.Experiments.Figures;
 
-/// <summary>CSV files, the PNG (four panels) and the markdown section of the beta-vs-tau toy.</summary>
+/// <summary>CSV files, the PNG (four panels) and the report section of the beta-vs-tau toy.</summary>
 public static class BetaToyReport
 {
     /// <summary>
     /// Writes curves.csv (per step and beta: mean and std over runs of |dL/dtheta|, theta_1 - theta_2 and p_1),
-    /// summary.csv (<see cref="BetaToy.Summarize"/> per beta) and figure-beta-toy.png (four panels) into <paramref name="outDir"/>, and,
-    /// when <paramref name="markdownPath"/> is given, the PNG and the markdown section next to it.
+    /// summary.csv (<see cref="BetaToy.Summarize"/> per beta) and figure-beta-toy.png (four panels) into <paramref name="outDir"/>;
+    /// returns the summaries.
     /// </summary>
-    public static FigureFiles WriteAll(BetaToyConfig config, IReadOnlyList<BetaToyTrace> traces, string outDir, string? markdownPath,
-        string commandLine)
+    public static IReadOnlyList<BetaToySummary> Write(BetaToyConfig config, IReadOnlyList<BetaToyTrace> traces, string outDir)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(traces);
@@ -42,11 +41,12 @@ public static class BetaToyReport
                 csv.WriteRow(s.Beta, s.EarlyGradMean, s.EarlyGradStd, s.LateGradMean, s.LateGradStd, s.EarlyProb1Mean, s.EarlyProb1Std,
                     s.FinalGapMean, s.FinalGapStd, s.FinalProb1Mean);
         }
-        var png = Path.Combine(outDir, "figure-beta-toy.png");
-        SavePng(png, config, traces);
-        var (docsPng, md) = Publish(png, markdownPath, rel => Markdown(config, summaries, commandLine, rel));
-        return new FigureFiles(new[] { curves, summary }, png, docsPng, md);
+        SavePng(Path.Combine(outDir, PngFile), config, traces);
+        return summaries;
     }
+
+    /// <summary>File name of the figure in the cell's folder.</summary>
+    public const string PngFile = "figure-beta-toy.png";
 
     /// <summary>Bin width (in steps) of the plotted curves: max(1, steps / 50).</summary>
     public static int BinWidth(int steps) => Math.Max(1, steps / 50);
@@ -111,20 +111,18 @@ public static class BetaToyReport
         }
     }
 
-    /// <summary>The markdown section: setup, command, figure, per-beta table and the reading of the numbers.</summary>
-    public static string Markdown(BetaToyConfig config, IReadOnlyList<BetaToySummary> summaries, string commandLine, string pngPath)
+    /// <summary>The report section: setup, figure, per-beta table and the reading of the numbers.</summary>
+    public static string Markdown(BetaToyConfig config, IReadOnlyList<BetaToySummary> summaries, string pngPath)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(summaries);
         int w = BetaToy.Window(config.Steps);
         var sb = new StringBuilder();
-        sb.Append("# Figure: Gumbel scale β vs temperature τ on a saturating toy (DCCG, Figure 2)\n\n");
         sb.Append($"Model: y = softmax((θ + ε) / τ) with θ ∈ R², ε ~ Gumbel(0, β), τ = {R(config.Tau)}; loss = cross-entropy to the constant " +
                   $"target (1, 0), i.e. −log y₁; its gradient is dL/dθ = (y − (1, 0)) / τ. Plain SGD, learning rate {R(config.LearningRate)}, " +
                   $"{config.Steps} steps from θ = ({R(config.Initial.Theta1)}, {R(config.Initial.Theta2)}), {config.Runs} independent runs " +
                   $"per β (one noise draw per run and step). Every β uses a fresh generator with seed {config.Seed}, so all β see the same " +
                   "standard Gumbel draws, scaled by β. p₁ is the noise-free softmax(θ/τ)₁.\n\n");
-        sb.Append("Command:\n\n```\n").Append(commandLine).Append("\n```\n\n");
         sb.Append($"![beta toy]({pngPath})\n\n");
         sb.Append($"Curves: mean over runs of the run's average over {BetaToyReport.BinWidth(config.Steps)}-step bins; bands: ± one std over runs " +
                   "(on the log axis the lower edge is mean²/(mean + std) where mean − std ≤ 0). Bottom right: the bin means of |dL/dθ| " +

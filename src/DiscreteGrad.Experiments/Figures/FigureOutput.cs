@@ -1,37 +1,52 @@
 using System.Globalization;
-using System.Text;
+using System.Text.Json;
+using DiscreteGrad.Experiments.Runner;
 
 namespace DiscreteGrad.Experiments.Figures;
 
-/// <summary>Paths written by one figure command.</summary>
-/// <param name="Data">CSV files in the output folder.</param>
-/// <param name="Png">The figure in the output folder.</param>
-/// <param name="DocsPng">The copy of the figure next to the markdown section, or null when none was written.</param>
-/// <param name="Markdown">The markdown section, or null.</param>
-public sealed record FigureFiles(IReadOnlyList<string> Data, string Png, string? DocsPng, string? Markdown);
-
-/// <summary>Shared file handling and number formatting of the figure commands.</summary>
+/// <summary>Shared file handling and number formatting of the figure experiments.</summary>
 public static class FigureOutput
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Name of the JSON file in which a figure's cell keeps the numbers its report section shows.</summary>
+    public const string ResultFile = "result.json";
+
+    /// <summary>Writes <paramref name="value"/> as <see cref="ResultFile"/> into <paramref name="directory"/> (NaN allowed).</summary>
+    public static void WriteResult<T>(string directory, T value) =>
+        GridFolder.WriteAtomically(Path.Combine(directory, ResultFile), JsonSerializer.Serialize(value, Json));
+
+    /// <summary>Reads what <see cref="WriteResult{T}"/> wrote.</summary>
+    public static T ReadResult<T>(string directory) =>
+        JsonSerializer.Deserialize<T>(File.ReadAllText(Path.Combine(directory, ResultFile)), Json)
+        ?? throw new InvalidDataException($"{Path.Combine(directory, ResultFile)} is empty.");
 
     /// <summary>
-    /// Copies <paramref name="png"/> next to <paramref name="markdownPath"/>, named after the markdown file
-    /// (figure-simplex.md: figure-simplex.png), and writes the markdown built by <paramref name="markdown"/> from the PNG's
-    /// path relative to the markdown's folder. Does nothing and returns nulls when <paramref name="markdownPath"/> is null.
+    /// Copies a cell's figure <paramref name="png"/> into the report's folder: as <paramref name="name"/>.png beside the
+    /// grid's report.md, and named after the markdown file (figure-simplex.md: figure-simplex.png) for <c>--docs</c>.
+    /// Returns the file name to link.
     /// </summary>
-    public static (string? DocsPng, string? Markdown) Publish(string png, string? markdownPath, Func<string, string> markdown)
+    public static string CopyFigure(string png, GridReportContext report, string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(png);
-        ArgumentNullException.ThrowIfNull(markdown);
-        if (markdownPath is null) return (null, null);
-        var docsDir = Path.GetDirectoryName(Path.GetFullPath(markdownPath))!;
-        Directory.CreateDirectory(docsDir);
-        // Same folder as the markdown, spelled as the caller spelled it (relative stays relative).
-        var target = Path.Combine(Path.GetDirectoryName(markdownPath) ?? "", Path.GetFileNameWithoutExtension(markdownPath) + ".png");
-        if (Path.GetFullPath(target) != Path.GetFullPath(png)) File.Copy(png, target, overwrite: true);
-        File.WriteAllText(markdownPath, markdown(Path.GetRelativePath(docsDir, target).Replace('\\', '/')), new UTF8Encoding(false));
-        return (target, markdownPath);
+        ArgumentNullException.ThrowIfNull(report);
+        string file = (report.AssetPrefix.Length > 0 ? report.AssetPrefix.TrimEnd('-') : name) + ".png";
+        Directory.CreateDirectory(report.AssetsDirectory);
+        File.Copy(png, Path.Combine(report.AssetsDirectory, file), overwrite: true);
+        return file;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming <paramref name="property"/> when the list is empty or repeats a value.</summary>
+    public static void CheckList(IReadOnlyList<double> values, string property)
+    {
+        if (values is null || values.Count == 0) throw new ArgumentException("must list at least one value.", property);
+        var dup = values.GroupBy(v => v).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null) throw new ArgumentException($"{R(dup.Key)} is listed twice.", property);
     }
 
     /// <summary>Fixed-point number in the invariant culture.</summary>

@@ -5,15 +5,14 @@ using static DiscreteGrad.Experiments.Figures.FigureOutput;
 
 namespace DiscreteGrad.Experiments.Figures;
 
-/// <summary>CSV files, the PNG (a grid of simplex panels) and the markdown section of the simplex figure.</summary>
+/// <summary>CSV files, the PNG (a grid of simplex panels) and the report section of the simplex figure.</summary>
 public static class SimplexReport
 {
     /// <summary>
     /// Writes samples.csv (every sample of every panel), summary.csv (one row per panel) and figure-simplex.png into
-    /// <paramref name="outDir"/>, and, when <paramref name="markdownPath"/> is given, the PNG and the markdown section next to it.
+    /// <paramref name="outDir"/>.
     /// </summary>
-    public static FigureFiles WriteAll(SimplexConfig config, IReadOnlyList<SimplexPanel> panels, string outDir, string? markdownPath,
-        string commandLine)
+    public static void Write(SimplexConfig config, IReadOnlyList<SimplexPanel> panels, string outDir)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(panels);
@@ -34,14 +33,14 @@ public static class SimplexReport
                 csv.WriteRow(p.Setting.Row, p.Setting.Tau, p.Setting.Beta, p.NearCornerFraction, p.CornerShares[0], p.CornerShares[1],
                     p.CornerShares[2], p.CornerTvToUniform, p.ArgmaxShares[0], p.ArgmaxShares[1], p.ArgmaxShares[2], p.MeanMax);
         }
-        var png = Path.Combine(outDir, "figure-simplex.png");
-        SavePng(png, config, panels);
-        var (docsPng, md) = Publish(png, markdownPath, rel => Markdown(config, panels, commandLine, rel));
-        return new FigureFiles(new[] { samples, summary }, png, docsPng, md);
+        SavePng(Path.Combine(outDir, PngFile), config, panels);
     }
 
+    /// <summary>File name of the figure in the cell's folder.</summary>
+    public const string PngFile = "figure-simplex.png";
+
     /// <summary>The table rows (one per panel) shared by the markdown section and the console.</summary>
-    public static IReadOnlyList<IReadOnlyList<string>> Rows(IReadOnlyList<SimplexPanel> panels)
+    public static IReadOnlyList<IReadOnlyList<string>> Rows(IReadOnlyList<SimplexPanelSummary> panels)
     {
         ArgumentNullException.ThrowIfNull(panels);
         return panels.Select(p => (IReadOnlyList<string>)new[]
@@ -66,11 +65,11 @@ public static class SimplexReport
         try
         {
             foreach (var p in panels) plots.Add(Panel(config, p));
-            int columns = Math.Max(config.Taus.Count, config.Betas.Count);
+            int columns = Math.Max(config.Taus.Length, config.Betas.Length);
             // Pad the shorter row with empty panels so the beta row starts on a new line.
             var ordered = new List<Plot>();
-            var top = plots.Take(config.Taus.Count).ToList();
-            var bottom = plots.Skip(config.Taus.Count).ToList();
+            var top = plots.Take(config.Taus.Length).ToList();
+            var bottom = plots.Skip(config.Taus.Length).ToList();
             ordered.AddRange(top);
             for (int i = top.Count; i < columns; i++) ordered.Add(Blank(plots));
             ordered.AddRange(bottom);
@@ -153,20 +152,18 @@ public static class SimplexReport
         return e.Select(v => v / s).ToArray();
     }
 
-    /// <summary>The markdown section: setup, command, figure, per-panel table and the reading of the numbers.</summary>
-    public static string Markdown(SimplexConfig config, IReadOnlyList<SimplexPanel> panels, string commandLine, string pngPath)
+    /// <summary>The report section: setup, figure, per-panel table and the reading of the numbers.</summary>
+    public static string Markdown(SimplexConfig config, IReadOnlyList<SimplexPanelSummary> panels, string pngPath)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(panels);
         var probs = Softmax(config.Theta);
         var sb = new StringBuilder();
-        sb.Append("# Figure: Gumbel-softmax samples on the simplex, τ annealing vs β increase (DCCG, Figure 5)\n\n");
         sb.Append($"Samples y = softmax((θ + g) / τ), g ~ Gumbel(0, β), θ = ({string.Join(", ", config.Theta.Select(R))}), " +
                   $"{config.Samples} per panel from `Functional.GumbelSoftmax` (float64). Top row: τ annealing at β = {R(config.TopBeta)}; " +
                   $"bottom row: β increase at τ = {R(config.BottomTau)}. Every panel uses a fresh generator with seed {config.Seed}, so all " +
                   "panels are the same standard Gumbel draws, only scaled and tempered differently. Corner 1 (top) is the category with " +
                   $"θ = {R(config.Theta[0])}; the cross marks softmax(θ) = ({string.Join(", ", probs.Select(p => F(p)))}).\n\n");
-        sb.Append("Command:\n\n```\n").Append(commandLine).Append("\n```\n\n");
         sb.Append($"![simplex samples]({pngPath})\n\n");
         sb.Append($"Rows: τ↓ = τ annealing, β↑ = β increase. \"Near a corner\": max p > {R(config.CornerThreshold)}. \"corners 1/2/3\": how the near-corner samples split over the 3 corners; " +
                   "TV(corners, unif.) = ½ Σ |share − 1/3| (0 = evenly spread, 2/3 = one corner). \"argmax 1/2/3\": the category of the " +
@@ -177,7 +174,7 @@ public static class SimplexReport
     }
 
     /// <summary>What the numbers show: the most discrete panel of each row and how evenly its corners are used.</summary>
-    public static string Reading(IReadOnlyList<SimplexPanel> panels, IReadOnlyList<double> softmaxTheta)
+    public static string Reading(IReadOnlyList<SimplexPanelSummary> panels, IReadOnlyList<double> softmaxTheta)
     {
         ArgumentNullException.ThrowIfNull(panels);
         ArgumentNullException.ThrowIfNull(softmaxTheta);
@@ -215,6 +212,6 @@ public static class SimplexReport
         return sb.ToString();
     }
 
-    private static string CornerText(SimplexPanel p)
+    private static string CornerText(SimplexPanelSummary p)
         => double.IsNaN(p.CornerShares[0]) ? "(no near-corner samples)" : string.Join("/", p.CornerShares.Select(c => F(c, 2)));
 }

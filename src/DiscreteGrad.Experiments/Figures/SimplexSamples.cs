@@ -1,4 +1,5 @@
 using DiscreteGrad.Estimators;
+using DiscreteGrad.Experiments.Runner;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,54 +13,68 @@ public sealed record SimplexSetting(double Tau, double Beta, string Row);
 
 /// <summary>
 /// Settings of the simplex figure of the DCCG paper (Figure 5): Gumbel-softmax samples softmax((theta + g) / tau),
-/// g ~ Gumbel(0, beta), for 3 categories, under tau annealing (beta fixed) and under beta increase (tau fixed).
+/// g ~ Gumbel(0, beta), for 3 categories, under tau annealing (beta fixed) and under beta increase (tau fixed). One cell
+/// draws every panel.
 /// </summary>
-public sealed record SimplexConfig
+public sealed record SimplexConfig : IValidatedConfig
 {
     /// <summary>Logits theta (the paper: (2, 0.5, 1)).</summary>
-    public IReadOnlyList<double> Theta { get; init; } = new[] { 2.0, 0.5, 1.0 };
+    [Setting("theta", "The 3 logits theta.", Min = -1e6, Max = 1e6)]
+    public double[] Theta { get; init; } = { 2.0, 0.5, 1.0 };
 
     /// <summary>Temperatures of the top row (tau annealing), in the order drawn.</summary>
-    public IReadOnlyList<double> Taus { get; init; } = new[] { 10.0, 2.0, 1.0, 0.5, 0.1 };
+    [Setting("taus", "Temperatures of the tau-annealing row.", Min = 0, MinExclusive = true, Max = 1e6)]
+    public double[] Taus { get; init; } = { 10.0, 2.0, 1.0, 0.5, 0.1 };
 
     /// <summary>Gumbel scale of the top row.</summary>
+    [Setting("top-beta", "Gumbel scale of the tau-annealing row.", Min = 0, Max = 1e6)]
     public double TopBeta { get; init; } = 1.0;
 
     /// <summary>Gumbel scales of the bottom row (beta increase), in the order drawn.</summary>
-    public IReadOnlyList<double> Betas { get; init; } = new[] { 0.0, 0.5, 1.0, 2.0, 8.0 };
+    [Setting("betas", "Gumbel scales of the beta-increase row.", Min = 0, Max = 1e6)]
+    public double[] Betas { get; init; } = { 0.0, 0.5, 1.0, 2.0, 8.0 };
 
     /// <summary>Temperature of the bottom row.</summary>
+    [Setting("bottom-tau", "Temperature of the beta-increase row.", Min = 0, MinExclusive = true, Max = 1e6)]
     public double BottomTau { get; init; } = 1.0;
 
     /// <summary>Samples per panel.</summary>
+    [Setting("samples", "Samples per panel.", Min = 1, Max = 1_000_000)]
     public int Samples { get; init; } = 2000;
 
-    /// <summary>A sample is "near a corner" when its largest probability exceeds this.</summary>
+    /// <summary>A sample is "near a corner" when its largest probability exceeds this (in [1/3, 1)).</summary>
+    [Setting("threshold", "A sample is near a corner when its largest probability exceeds this.", Min = 1.0 / 3, Max = 0.999999)]
     public double CornerThreshold { get; init; } = 0.9;
 
     /// <summary>Seed: every panel draws from a fresh generator with this seed, so all panels share the same standard Gumbel
     /// draws (the panels differ only by tau and beta).</summary>
+    [Setting("seed", "Seed of the random generator.", Min = 0, Max = int.MaxValue)]
     public ulong Seed { get; init; }
 
     /// <summary>The panels: the top row (taus at <see cref="TopBeta"/>), then the bottom row (betas at <see cref="BottomTau"/>).</summary>
     public IReadOnlyList<SimplexSetting> Settings()
         => Taus.Select(t => new SimplexSetting(t, TopBeta, "tau")).Concat(Betas.Select(b => new SimplexSetting(BottomTau, b, "beta"))).ToArray();
 
-    /// <summary>Checks the settings; throws <see cref="ArgumentException"/> naming the offending one.</summary>
+    /// <summary>Checks what the settings' ranges do not: exactly 3 logits, taus and betas each listed once.</summary>
     public void Validate()
     {
-        if (Theta is null || Theta.Count != 3 || Theta.Any(t => !double.IsFinite(t)))
-            throw new ArgumentException("theta must be 3 finite logits.", "theta");
-        if (Taus is null || Taus.Count == 0) throw new ArgumentException("need at least one tau.", "taus");
-        if (Betas is null || Betas.Count == 0) throw new ArgumentException("need at least one beta.", "betas");
-        foreach (var t in Taus) Guard.Temperature(t, "taus");
-        foreach (var b in Betas) Guard.Scale(b, "betas");
-        Guard.Scale(TopBeta, "top-beta");
-        Guard.Temperature(BottomTau, "bottom-tau");
-        Guard.AtLeast(Samples, 1, "samples");
-        if (!(CornerThreshold >= 1.0 / 3) || !(CornerThreshold < 1))
-            throw new ArgumentOutOfRangeException("threshold", CornerThreshold, $"threshold must be in [1/3, 1) (got {CornerThreshold}).");
+        if (Theta is null || Theta.Length != 3) throw new ArgumentException($"must list exactly 3 logits (got {Theta?.Length ?? 0}).", nameof(Theta));
+        FigureOutput.CheckList(Taus, nameof(Taus));
+        FigureOutput.CheckList(Betas, nameof(Betas));
     }
+}
+
+/// <summary>The numbers that summarise one panel (what its report row shows).</summary>
+/// <param name="Setting">Temperature and scale.</param>
+/// <param name="NearCornerFraction">Fraction of samples whose largest probability exceeds the threshold.</param>
+/// <param name="CornerShares">Among the near-corner samples, the fraction at each corner (NaN when there are none).</param>
+/// <param name="ArgmaxShares">Over all samples, the fraction whose largest entry is each category.</param>
+/// <param name="MeanMax">Mean over samples of the largest probability.</param>
+public sealed record SimplexPanelSummary(SimplexSetting Setting, double NearCornerFraction, double[] CornerShares, double[] ArgmaxShares, double MeanMax)
+{
+    /// <summary>Total variation distance between <see cref="CornerShares"/> and the uniform distribution over the 3 corners
+    /// (0: the near-corner samples are spread evenly; 2/3: all at one corner); NaN when there are no near-corner samples.</summary>
+    public double CornerTvToUniform => 0.5 * CornerShares.Sum(c => Math.Abs(c - 1.0 / 3));
 }
 
 /// <summary>The samples of one panel and the numbers that summarise them.</summary>
@@ -72,9 +87,12 @@ public sealed record SimplexConfig
 public sealed record SimplexPanel(SimplexSetting Setting, double[,] Points, double NearCornerFraction, double[] CornerShares,
     double[] ArgmaxShares, double MeanMax)
 {
+    /// <summary>The panel's numbers without its samples.</summary>
+    public SimplexPanelSummary Summary => new(Setting, NearCornerFraction, CornerShares, ArgmaxShares, MeanMax);
+
     /// <summary>Total variation distance between <see cref="CornerShares"/> and the uniform distribution over the 3 corners
     /// (0: the near-corner samples are spread evenly; 2/3: all at one corner); NaN when there are no near-corner samples.</summary>
-    public double CornerTvToUniform => 0.5 * CornerShares.Sum(c => Math.Abs(c - 1.0 / 3));
+    public double CornerTvToUniform => Summary.CornerTvToUniform;
 }
 
 /// <summary>The Gumbel-softmax samples on the 3-simplex of the DCCG paper's Figure 5.</summary>

@@ -1,4 +1,5 @@
 using DiscreteGrad.Estimators;
+using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -6,38 +7,35 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Experiments.Figures;
 
 /// <summary>
-/// Settings of the temperature experiment of the lecture slides (seed 001): random scores over a few categories, many
-/// Gumbel-softmax samples per temperature, the empirical distribution compared with softmax(scores).
+/// Settings of the temperature experiment of the lecture slides: random scores over a few categories, many Gumbel-softmax
+/// samples per temperature, the empirical distribution compared with softmax(scores). One cell measures every temperature.
 /// </summary>
-public sealed record TemperatureConfig
+public sealed record TemperatureConfig : IValidatedConfig
 {
     /// <summary>Number of categories.</summary>
+    [Setting("categories", "Number of categories.", Min = 2, Max = 10_000)]
     public int Categories { get; init; } = 10;
 
     /// <summary>Samples per temperature.</summary>
+    [Setting("samples", "Samples per temperature.", Min = 2, Max = 10_000_000)]
     public int Samples { get; init; } = 10_000;
 
     /// <summary>The temperatures, in the order drawn.</summary>
-    public IReadOnlyList<double> Taus { get; init; } = new[] { 0.001, 0.1, 0.5, 1.0, 2.0, 10.0, 100.0 };
+    [Setting("taus", "Temperatures.", Min = 0, MinExclusive = true, Max = 1e6)]
+    public double[] Taus { get; init; } = { 0.001, 0.1, 0.5, 1.0, 2.0, 10.0, 100.0 };
 
     /// <summary>Scores are drawn i.i.d. N(0, ScoreScale^2).</summary>
+    [Setting("score-scale", "Scores are drawn from N(0, scale^2).", Min = 0, MinExclusive = true, Max = 1e3)]
     public double ScoreScale { get; init; } = 1.0;
 
     /// <summary>Seed: the scores come from a generator with this seed; every temperature's Gumbel-softmax samples from a fresh
     /// generator with seed + 1 (the same standard Gumbel draws at every tau) and its tempered categorical samples from a
     /// fresh generator with seed + 2.</summary>
+    [Setting("seed", "Seed of the random generator.", Min = 0, Max = int.MaxValue)]
     public ulong Seed { get; init; }
 
-    /// <summary>Checks the settings; throws <see cref="ArgumentException"/> naming the offending one.</summary>
-    public void Validate()
-    {
-        Guard.AtLeast(Categories, 2, "categories");
-        Guard.AtLeast(Samples, 2, "samples");
-        if (Taus is null || Taus.Count == 0) throw new ArgumentException("need at least one tau.", "taus");
-        foreach (var t in Taus) Guard.Temperature(t, "taus");
-        if (!(ScoreScale > 0) || !double.IsFinite(ScoreScale))
-            throw new ArgumentOutOfRangeException("score-scale", ScoreScale, $"score-scale must be a finite number > 0 (got {ScoreScale}).");
-    }
+    /// <summary>Checks what the settings' ranges do not: at least one tau, none twice.</summary>
+    public void Validate() => FigureOutput.CheckList(Taus, nameof(Taus));
 }
 
 /// <summary>The measurements at one temperature.</summary>
@@ -62,7 +60,7 @@ public sealed record TemperatureResult(double Tau, double[] MeanSoft, double[] S
 /// <param name="PerTau">One result per temperature, in the configured order.</param>
 public sealed record TemperatureResults(TemperatureConfig Config, double[] Scores, double[] Softmax, IReadOnlyList<TemperatureResult> PerTau);
 
-/// <summary>The temperature experiment of the lecture slides (seed 001).</summary>
+/// <summary>The temperature experiment of the lecture slides.</summary>
 public static class TemperatureExperiment
 {
     /// <summary>Total variation distance ½ Σ |p_k − q_k|.</summary>

@@ -5,16 +5,15 @@ using static DiscreteGrad.Experiments.Figures.FigureOutput;
 
 namespace DiscreteGrad.Experiments.Figures;
 
-/// <summary>CSV files, the PNG (one bar panel per temperature and a summary panel) and the markdown section of the
+/// <summary>CSV files, the PNG (one bar panel per temperature and a summary panel) and the report section of the
 /// temperature experiment.</summary>
 public static class TemperatureReport
 {
     /// <summary>
     /// Writes distributions.csv (per tau and category: score, softmax, mean soft sample and its standard error, argmax share,
-    /// tempered-categorical share), summary.csv (one row per tau) and figure-temperature.png into <paramref name="outDir"/>,
-    /// and, when <paramref name="markdownPath"/> is given, the PNG and the markdown section next to it.
+    /// tempered-categorical share), summary.csv (one row per tau) and figure-temperature.png into <paramref name="outDir"/>.
     /// </summary>
-    public static FigureFiles WriteAll(TemperatureResults results, string outDir, string? markdownPath, string commandLine)
+    public static void Write(TemperatureResults results, string outDir)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentException.ThrowIfNullOrEmpty(outDir);
@@ -37,11 +36,11 @@ public static class TemperatureReport
                     TemperatureExperiment.TotalVariation(r.MeanSoft, uniform), r.MeanMax,
                     TemperatureExperiment.TotalVariation(r.ArgmaxShares, results.Softmax), TemperatureExperiment.TotalVariation(r.Tempered, results.Softmax));
         }
-        var png = Path.Combine(outDir, "figure-temperature.png");
-        SavePng(png, results);
-        var (docsPng, md) = Publish(png, markdownPath, rel => Markdown(results, commandLine, rel));
-        return new FigureFiles(new[] { dist, summary }, png, docsPng, md);
+        SavePng(Path.Combine(outDir, PngFile), results);
     }
+
+    /// <summary>File name of the figure in the cell's folder.</summary>
+    public const string PngFile = "figure-temperature.png";
 
     /// <summary>Headers of <see cref="Rows"/>.</summary>
     public static IReadOnlyList<string> Headers { get; } = new[]
@@ -145,20 +144,18 @@ public static class TemperatureReport
         return plot;
     }
 
-    /// <summary>The markdown section: setup, command, figure, per-tau table and the reading of the numbers.</summary>
-    public static string Markdown(TemperatureResults results, string commandLine, string pngPath)
+    /// <summary>The report section: setup, figure, per-tau table and the reading of the numbers.</summary>
+    public static string Markdown(TemperatureResults results, string pngPath)
     {
         ArgumentNullException.ThrowIfNull(results);
         var c = results.Config;
         var sb = new StringBuilder();
-        sb.Append("# Figure: what the Gumbel-softmax temperature does (lecture slides, seed 001)\n\n");
         sb.Append($"{c.Categories} scores s ~ N(0, {R(c.ScoreScale)}²) (seed {c.Seed}); for each τ, {c.Samples} Gumbel-softmax samples " +
                   "y = softmax((s + g) / τ), g ~ Gumbel(0, 1) (`Functional.GumbelSoftmax`, float64, the same standard Gumbel draws at every τ), " +
                   $"and, for the slides' reading of \"sampling at temperature τ\", {c.Samples} draws from Cat(softmax(s / τ)) " +
                   "(Gumbel-max on s / τ). Bars are ordered by decreasing score; the labels are the category numbers.\n\n");
         sb.Append("Scores: ").Append(string.Join(", ", results.Scores.Select(s => F(s, 3)))).Append("; softmax(s): ")
           .Append(string.Join(", ", results.Softmax.Select(p => F(p, 3)))).Append(".\n\n");
-        sb.Append("Command:\n\n```\n").Append(commandLine).Append("\n```\n\n");
         sb.Append($"![temperature experiment]({pngPath})\n\n");
         sb.Append("Columns: TV = total variation distance ½ Σ |p − q|. \"MC noise ½ΣSE\": ½ Σ_k of the standard error of the mean soft sample; " +
                   "a TV that is pure Monte Carlo noise is about 0.8 of it. \"TV(argmax, softmax)\": the share of samples whose largest entry " +

@@ -1,149 +1,205 @@
-using System.Diagnostics;
-using DiscreteGrad.Imle;
-using TorchSharp;
-using static TorchSharp.torch;
+using System.Text;
+using DiscreteGrad.Experiments.Figures;
+using DiscreteGrad.Experiments.Reporting;
+using DiscreteGrad.Experiments.Runner;
+using ScottPlot;
+using static DiscreteGrad.Experiments.Figures.FigureOutput;
 
 namespace DiscreteGrad.Experiments.ImleGradients;
 
-/// <summary>Cosine similarities of one method over the seeds: [lambda, seed] for fixed-lambda methods, [1, seed] otherwise.</summary>
-/// <param name="Method">The estimator.</param>
-/// <param name="Lambdas">The lambdas of the rows (one NaN row for lambda-free methods).</param>
-/// <param name="Values">cos(estimate, exact gradient), [rows, seeds].</param>
-public sealed record CosineResult(GradientMethod Method, IReadOnlyList<double> Lambdas, double[,] Values);
-
-/// <summary>Optimality gap E_p[L](theta_t) - min_z L(z) per run and step, [repeats, steps + 1].</summary>
-public sealed record SgdResult(GradientMethod Method, double[,] Gap);
-
-/// <summary>Everything measured for one (n, k).</summary>
-/// <param name="N">Items per instance.</param>
-/// <param name="K">Items chosen (the subset size).</param>
-/// <param name="States">Number of k-subsets enumerated, C(n, k).</param>
-/// <param name="Cosine">Cosine similarities per method.</param>
-/// <param name="AimleLambdas">Per AIMLE method: the lambda of its measured backward pass, per seed.</param>
-/// <param name="TrueGradientNorms">|exact gradient| per seed.</param>
-/// <param name="Sgd">Optimality-gap curves per method.</param>
-/// <param name="OptimumLoss">min_z L(z) over the k-subsets.</param>
-/// <param name="Seconds">Wall time of the case.</param>
-public sealed record ImleGradientsCase(int N, int K, long States, IReadOnlyList<CosineResult> Cosine,
-    IReadOnlyDictionary<GradientMethod, double[]> AimleLambdas, double[] TrueGradientNorms, IReadOnlyList<SgdResult> Sgd,
-    double OptimumLoss, double Seconds);
-
 /// <summary>
-/// AIMLE's synthetic gradient study (Minervini, Franceschi, Niepert, AAAI 2023, section 5.1, Figure 2 and the optimisation
-/// curves): top-k with the loss L(z) = ||z - b||^2; the exact expected loss and gradient under p_theta(z) ∝ exp(&lt;z, theta&gt;)
-/// over all k-subsets (<see cref="KSubsetFamily"/>); estimators from the library (<see cref="TopKGradientEstimator"/>).
-/// <para>Cosine study: per seed i, theta ~ N(0, I_n) and b = |N(0, I_n)| from generator Seed + i; each method's estimate
-/// with S samples against the exact gradient; I-MLE at every lambda of the grid, AIMLE after <see cref="ImleGradientsConfig.WarmupSteps"/>
-/// adapting backward passes at the same theta (as the reference's gradient-cli.py).</para>
-/// <para>Optimisation: theta_0 and b from generator Seed (seed 0 of the cosine study); SGD with momentum on each method's
-/// estimate for SgdSteps steps, SgdRepeats runs; the exact optimality gap E_p[L](theta_t) - min_z L(z) at every step.</para>
+/// AIMLE's synthetic gradient study (<see cref="ImleGradientsStudy"/>) as a grid declaration: one cell per (case n x k,
+/// estimator), computed whole by a <see cref="Run"/> override. A cell writes <c>cosine.csv</c> (n, k, method, lambda,
+/// cosine_mean, cosine_se, seeds), <c>sgd.csv</c> (n, k, method, step, gap_mean, gap_se, runs; the estimator's rows, then
+/// the exact gradient's), <c>result.json</c> (everything it measured) and one "eval" record with its summary. The report
+/// adds, per case, a figure (cosine vs lambda, optimality gap vs SGD step), the cosine-vs-lambda table of the fixed-lambda
+/// methods, the gap at a few steps and a reading computed from the numbers.
 /// </summary>
-public static class ImleGradientsExperiment
+public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
 {
-    /// <summary>theta ~ N(0, I_n), b = |N(0, I_n)| from generator <paramref name="seed"/> (float64).</summary>
-    public static (double[] Theta, double[] B) Problem(int n, ulong seed)
-    {
-        var g = new Generator(seed);
-        using var t = torch.randn(new long[] { n }, dtype: ScalarType.Float64, generator: g);
-        using var b = torch.randn(new long[] { n }, dtype: ScalarType.Float64, generator: g).abs();
-        return (t.data<double>().ToArray(), b.data<double>().ToArray());
-    }
+    /// <summary>File name of a cell's full result.</summary>
+    public const string ResultFile = FigureOutput.ResultFile;
 
-    /// <summary>Runs every case; <paramref name="progress"/> receives one line per finished stage.</summary>
-    public static IReadOnlyList<ImleGradientsCase> Run(ImleGradientsConfig config, Action<string>? progress = null)
+    /// <inheritdoc />
+    public override string Name => "imle-gradients";
+    /// <inheritdoc />
+    public override string Description =>
+        "AIMLE's synthetic study: cosine similarity of I-MLE (forward, central), AIMLE, STE and SFE gradient estimates to the exact " +
+        "gradient on top-k (enumerating all k-subsets) as lambda varies, and the optimality gap over SGD steps.";
+    /// <inheritdoc />
+    public override string Title => "I-MLE gradient quality on top-k (AIMLE's synthetic study)";
+    /// <inheritdoc />
+    public override string Label(ImleGradientsConfig config) => $"n = {config.N}, k = {config.K}, {GradientMethods.Label(config.Method)}";
+
+    /// <inheritdoc />
+    public override IReadOnlyList<SummaryMetric> Metrics { get; } = new[]
+    {
+        SummaryMetric.FinalEval("cosine (best λ)", "cosine"),
+        SummaryMetric.FinalEval("cosine SE", "cosine_se"),
+        SummaryMetric.FinalEval("best λ", "best_lambda", "G3"),
+        SummaryMetric.FinalEval("AIMLE λ", "aimle_lambda", "G3"),
+        SummaryMetric.FinalEval("final gap", "final_gap"),
+        SummaryMetric.FinalEval("final gap SE", "final_gap_se"),
+        SummaryMetric.FinalEval("exact-gradient final gap", "exact_final_gap"),
+    };
+
+    /// <inheritdoc />
+    public override string? PaperReference =>
+        "Setup (Minervini, Franceschi, Niepert, AAAI 2023, section 5.1; their `cli/gradient-cli.py` and `cli/synth-cli.py`): z is a k-subset " +
+        "of n items, loss L(z) = ||z − b||², θ ~ N(0, I_n) and b = |N(0, I_n)| per seed. The true gradient is that of E_{z~p_θ}[L(z)] with " +
+        "p_θ(z) ∝ exp(⟨z, θ⟩) over all k-subsets, computed exactly by enumerating the C(n, k) states: ∇E = Σ_z p_θ(z) (L(z) − E) z. " +
+        "Sum-of-Gamma(k, s = 10) noise at temperature 1; the estimate is the mean of S per-sample ones. I-MLE forward: (z − MAP(θ − λ dz + ε)) / λ; " +
+        "central: (MAP(θ + λ dz + ε) − MAP(θ − λ dz + ε)) / (2λ); AIMLE: the same with the adaptive λ = β ||θ|| / ||dz||; STE: 2 (z − b); " +
+        "SFE (exact sampling): (1/S) Σ L(z_s) (z_s − μ(θ)); SFE (PaM, LOO baseline): the library's `ScoreFunctionMap`. Cosine: mean ± SE over " +
+        "the seeds (an all-zero estimate counts as 0); the optimality gap E_p[L](θ_t) − min_z L(z) is exact, mean ± SE over the SGD runs. " +
+        "The paper's finding: AIMLE central gives the gradients closest to the true one.";
+
+    /// <summary>Runs the cell's study and writes its CSVs, its <c>result.json</c> and its summary record.</summary>
+    protected override CellRunResult Run(ImleGradientsConfig config, RunContext context)
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        return config.Cases.Select(c => RunCase(config, c.N, c.K, progress)).ToArray();
+        ArgumentNullException.ThrowIfNull(context);
+        string name = $"imle-gradients-{config.Case}-{GradientMethods.Key(config.Method)}";
+        long done = 0;
+        bool started = false;
+        ImleGradientsCellResult result;
+        try
+        {
+            result = ImleGradientsStudy.Run(config, (d, total) =>
+            {
+                if (!started) context.Observer?.Started(name, 0, total);
+                started = true;
+                done = d;
+                context.Observer?.Stepped(d, new Dictionary<string, double>());
+            }, context.Stop);
+        }
+        catch (OperationCanceledException) when (context.Stop.IsCancellationRequested)
+        {
+            return new CellRunResult(done, Stopped: true);   // nothing to keep: a rerun computes the cell again
+        }
+        WriteCell(result, context.OutputDirectory);
+        return new CellRunResult(done, Stopped: false);
     }
 
-    /// <summary>One (n, k) case: the cosine study and the optimisation curves.</summary>
-    public static ImleGradientsCase RunCase(ImleGradientsConfig config, int n, int k, Action<string>? progress = null)
+    /// <summary>Writes a cell's <c>cosine.csv</c>, <c>sgd.csv</c>, <c>result.json</c> and its "eval" record (metrics.jsonl, eval.csv).</summary>
+    public static void WriteCell(ImleGradientsCellResult r, string directory)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        var sw = Stopwatch.StartNew();
-        using var family = new KSubsetFamily(n, k);
-        var est = new TopKGradientEstimator(family);
-        int seeds = config.Seeds, lambdas = config.Lambdas.Count;
-        var cos = config.Methods.ToDictionary(m => m, m => new double[GradientMethods.UsesFixedLambda(m) ? lambdas : 1, seeds]);
-        var aimleLambdas = config.Methods.Where(m => m is GradientMethod.AimleForward or GradientMethod.AimleCentral)
-            .ToDictionary(m => m, _ => new double[seeds]);
-        var norms = new double[seeds];
-        for (int i = 0; i < seeds; i++)
+        ArgumentNullException.ThrowIfNull(r);
+        Directory.CreateDirectory(directory);
+        string label = GradientMethods.Label(r.Method);
+        using (var csv = new CsvWriter(Path.Combine(directory, "cosine.csv"), new[] { "n", "k", "method", "lambda", "cosine_mean", "cosine_se", "seeds" }))
+            for (int l = 0; l < r.Cosine.Count; l++)
+                csv.WriteRow(r.N, r.K, label, r.Lambdas.Count == 0 ? "" : R(r.Lambdas[l]), r.Cosine[l].Mean, r.Cosine[l].Se, r.Seeds);
+        using (var csv = new CsvWriter(Path.Combine(directory, "sgd.csv"), new[] { "n", "k", "method", "step", "gap_mean", "gap_se", "runs" }))
+            foreach (var (method, gap) in new[] { (label, r.Gap), (GradientMethods.Label(GradientMethod.Exact), r.ExactGap) })
+                for (int t = 0; t < gap.Count; t++)
+                    csv.WriteRow(r.N, r.K, method, t, gap[t].Mean, gap[t].Se, r.Runs);
+        WriteResult(directory, r);
+        var (lambda, best) = r.Best;
+        var metrics = new Dictionary<string, double>
         {
-            var (theta, b) = Problem(n, config.Seed + (ulong)i);
-            var exact = family.ExpectedLoss(theta, b).Gradient;
-            norms[i] = Math.Sqrt(exact.Sum(x => x * x));
-            var gen = new Generator(1_000_000UL + config.Seed * 10_007UL + (ulong)i);
-            foreach (var m in config.Methods)
-            {
-                var cell = cos[m];
-                if (GradientMethods.UsesFixedLambda(m))
-                {
-                    for (int l = 0; l < lambdas; l++)
-                        cell[l, i] = TopKGradientEstimator.Cosine(est.Estimate(m, theta, b, config.Samples, config.Lambdas[l], null, gen), exact);
-                }
-                else if (m is GradientMethod.AimleForward or GradientMethod.AimleCentral)
-                {
-                    var target = new AdaptiveImleTarget(config.AimleTargetNonZeros, config.AimleStep, config.AimleInitialBeta);
-                    for (int w = 0; w < config.WarmupSteps; w++) est.Estimate(m, theta, b, config.Samples, 0, target, gen);
-                    cell[0, i] = TopKGradientEstimator.Cosine(est.Estimate(m, theta, b, config.Samples, 0, target, gen), exact);
-                    aimleLambdas[m][i] = target.LastLambda;
-                }
-                else
-                    cell[0, i] = TopKGradientEstimator.Cosine(est.Estimate(m, theta, b, config.Samples, 0, null, gen), exact);
-            }
-            if (progress is not null && ((i + 1) % Math.Max(1, seeds / 8) == 0 || i + 1 == seeds))
-                progress($"n = {n}, k = {k}: cosine study, seed {i + 1}/{seeds} ({sw.Elapsed.TotalSeconds:F0} s)");
-        }
-        var cosine = config.Methods.Select(m => new CosineResult(m,
-            GradientMethods.UsesFixedLambda(m) ? config.Lambdas : new[] { double.NaN }, cos[m])).ToArray();
-
-        var (theta0, b0) = Problem(n, config.Seed);
-        double optimum = family.MinimumLoss(b0);
-        var methods = config.Methods.Append(GradientMethod.Exact).ToArray();
-        var sgd = new List<SgdResult>();
-        for (int mi = 0; mi < methods.Length; mi++)
-        {
-            var m = methods[mi];
-            var gap = new double[config.SgdRepeats, config.SgdSteps + 1];
-            for (int r = 0; r < config.SgdRepeats; r++)
-            {
-                var gen = new Generator(2_000_000UL + config.Seed * 10_007UL + (ulong)(r * 100 + mi));
-                var target = new AdaptiveImleTarget(config.AimleTargetNonZeros, config.AimleStep, config.SgdAimleInitialBeta);
-                var curve = Optimise(family, est, m, theta0, b0, optimum, config, target, gen);
-                for (int t = 0; t <= config.SgdSteps; t++) gap[r, t] = curve[t];
-            }
-            sgd.Add(new SgdResult(m, gap));
-            progress?.Invoke($"n = {n}, k = {k}: SGD curves of {GradientMethods.Label(m)} ({sw.Elapsed.TotalSeconds:F0} s)");
-        }
-        return new ImleGradientsCase(n, k, family.Count, cosine, aimleLambdas, norms, sgd, optimum, sw.Elapsed.TotalSeconds);
+            ["cosine"] = best.Mean,
+            ["cosine_se"] = best.Se,
+            ["gradient_norm"] = r.TrueGradientNorm.Mean,
+            ["final_gap"] = r.Gap[^1].Mean,
+            ["final_gap_se"] = r.Gap[^1].Se,
+            ["exact_final_gap"] = r.ExactGap[^1].Mean,
+        };
+        if (!double.IsNaN(lambda)) metrics["best_lambda"] = lambda;
+        if (r.AimleLambda is { } a) metrics["aimle_lambda"] = a.Mean;
+        using var log = new MetricsLog(directory, null);
+        log.Write(new MetricsRecord("eval", r.Gap.Count - 1, metrics));
     }
 
-    /// <summary>
-    /// SGD with momentum (PyTorch's rule: v = mu v + g, theta -= lr v, v = g at the first step) on one method's estimates;
-    /// returns the exact optimality gap before each step and after the last, [steps + 1].
-    /// </summary>
-    public static double[] Optimise(KSubsetFamily family, TopKGradientEstimator estimator, GradientMethod method, double[] theta0,
-        double[] b, double optimum, ImleGradientsConfig config, AdaptiveImleTarget target, Generator generator)
+    /// <summary>Reads a cell's <c>result.json</c>.</summary>
+    public static ImleGradientsCellResult ReadCell(string directory) => ReadResult<ImleGradientsCellResult>(directory);
+
+    /// <summary>Per case: the figure, the cosine-vs-lambda table, the gap at a few steps and the reading.</summary>
+    protected override void WriteSection(IReadOnlyList<(ImleGradientsConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown)
     {
-        ArgumentNullException.ThrowIfNull(family);
-        ArgumentNullException.ThrowIfNull(estimator);
-        ArgumentNullException.ThrowIfNull(config);
-        var theta = (double[])theta0.Clone();
-        var v = new double[theta.Length];
-        var gap = new double[config.SgdSteps + 1];
-        for (int t = 0; t <= config.SgdSteps; t++)
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(markdown);
+        foreach (var group in cells.GroupBy(c => (c.Config.N, c.Config.K)))
         {
-            gap[t] = family.ExpectedLoss(theta, b).Value - optimum;
-            if (t == config.SgdSteps) break;
-            var g = estimator.Estimate(method, theta, b, config.SgdSamples, config.SgdLambda, target, generator);
-            for (int i = 0; i < theta.Length; i++)
+            var config = group.First().Config;
+            var results = group.Select(c => ReadCell(c.Outcome.Directory)).ToList();
+            var (n, k) = group.Key;
+            markdown.AppendLine($"## n = {n}, k = {k} ({results[0].States} states)").AppendLine();
+            string file = (report.AssetPrefix.Length > 0 ? report.AssetPrefix : "imle-gradients-") + $"n{n}-k{k}.png";
+            SavePng(Path.Combine(report.AssetsDirectory, file), config, results);
+            markdown.AppendLine($"![n = {n}, k = {k}]({file})").AppendLine();
+            var fixedRows = results.Where(r => r.Lambdas.Count > 0).ToList();
+            if (fixedRows.Count > 0)
             {
-                v[i] = t == 0 ? g[i] : config.SgdMomentum * v[i] + g[i];
-                theta[i] -= config.SgdLearningRate * v[i];
+                markdown.AppendLine($"Cosine similarity to the exact gradient vs λ (fixed-λ I-MLE, S = {config.Samples}, mean ± SE over {config.Seeds} seeds):").AppendLine();
+                markdown.Append(MarkdownTable.Render(new[] { "λ" }.Concat(fixedRows.Select(r => GradientMethods.Label(r.Method))).ToArray(),
+                    Enumerable.Range(0, config.Lambdas.Count).Select(l => (IReadOnlyList<string>)new[] { G(config.Lambdas[l]) }
+                        .Concat(fixedRows.Select(r => r.Cosine[l].ToString())).ToArray()))).AppendLine();
             }
+            int[] marks = new[] { 0, 10, 25, config.SgdSteps }.Where(t => t <= config.SgdSteps).Distinct().ToArray();
+            markdown.AppendLine($"Optimality gap (min L = {F(results[0].OptimumLoss, 4)}), mean ± SE over {config.SgdRepeats} runs; SGD with momentum " +
+                                $"{R(config.SgdMomentum)}, learning rate {R(config.SgdLearningRate)}, S = {config.SgdSamples}, I-MLE λ = {R(config.SgdLambda)}, " +
+                                $"AIMLE initial β = {R(config.SgdAimleInitialBeta)}:").AppendLine();
+            var gapRows = results.Select(r => (GradientMethods.Label(r.Method), r.Gap))
+                .Append((GradientMethods.Label(GradientMethod.Exact), results[0].ExactGap));
+            markdown.Append(MarkdownTable.Render(new[] { "method" }.Concat(marks.Select(t => $"step {t}")).ToArray(),
+                gapRows.Select(g => (IReadOnlyList<string>)new[] { g.Item1 }.Concat(marks.Select(t => g.Item2[t].ToString())).ToArray()))).AppendLine();
+            markdown.Append(Reading(results)).AppendLine();
         }
-        return gap;
+    }
+
+    /// <summary>What the numbers of one case say, computed from them.</summary>
+    public static string Reading(IReadOnlyList<ImleGradientsCellResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var best = results.Select(r => (r.Method, r.Best.Cosine)).OrderByDescending(x => x.Cosine.Mean).ToArray();
+        var sb = new StringBuilder("Reading (computed from the tables):\n\n");
+        sb.Append("- Ranking by cosine (fixed-λ methods at their best λ): " +
+                  string.Join(" > ", best.Select(b => $"{GradientMethods.Label(b.Method)} ({F(b.Cosine.Mean)})")) + ".\n");
+        bool tied = best.Length > 1 && Math.Abs(best[0].Cosine.Mean - best[1].Cosine.Mean) <= 2 * Math.Max(best[0].Cosine.Se, best[1].Cosine.Se);
+        sb.Append($"- Highest: {GradientMethods.Label(best[0].Method)}" + (tied ? $", within 2 SE of {GradientMethods.Label(best[1].Method)}" : "") +
+                  ". The paper's finding is that AIMLE central is best; " +
+                  (best[0].Method == GradientMethod.AimleCentral || (tied && best[1].Method == GradientMethod.AimleCentral) ? "that holds here" : "that does not hold here") +
+                  (results.Count < GradientMethods.Estimators.Length ? " among the methods of this grid only.\n" : ".\n"));
+        var fwd = results.FirstOrDefault(r => r.Method == GradientMethod.ImleForward);
+        var cen = results.FirstOrDefault(r => r.Method == GradientMethod.ImleCentral);
+        if (fwd is not null && cen is not null && fwd.Lambdas.SequenceEqual(cen.Lambdas))
+        {
+            int wins = Enumerable.Range(0, fwd.Lambdas.Count).Count(l => cen.Cosine[l].Mean > fwd.Cosine[l].Mean);
+            sb.Append($"- I-MLE central beats I-MLE forward at {wins} of {fwd.Lambdas.Count} λ values.\n");
+        }
+        var final = results.Select(r => (Method: r.Method, Gap: r.Gap[^1])).Append((Method: GradientMethod.Exact, Gap: results[0].ExactGap[^1])).OrderBy(x => x.Gap.Mean);
+        sb.Append("- Final optimality gap, lowest first: " + string.Join(", ", final.Select(f => $"{GradientMethods.Label(f.Method)} {F(f.Gap.Mean)}")) + ".\n");
+        return sb.ToString();
+    }
+
+    /// <summary>Two panels: cosine to the exact gradient vs log10 lambda (lambda-free methods as flat lines), and the
+    /// optimality gap vs SGD step (each method, then the exact gradient), mean ± SE bands.</summary>
+    public static void SavePng(string path, ImleGradientsConfig config, IReadOnlyList<ImleGradientsCellResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(results);
+        int n = results[0].N, k = results[0].K;
+        var xs = config.Lambdas.Select(Math.Log10).ToArray();
+        var cosSeries = results.Select(r =>
+        {
+            var s = r.Lambdas.Count > 0 ? r.Cosine.ToArray() : xs.Select(_ => r.Cosine[0]).ToArray();
+            return new LineSeries(GradientMethods.Label(r.Method), xs, s.Select(x => x.Mean).ToArray(),
+                s.Select(x => x.Mean - x.Se).ToArray(), s.Select(x => x.Mean + x.Se).ToArray());
+        }).ToList();
+        var steps = Enumerable.Range(0, config.SgdSteps + 1).Select(t => (double)t).ToArray();
+        var gapSeries = results.Select(r => (r.Method, r.Gap)).Append((GradientMethod.Exact, results[0].ExactGap)).Select(g =>
+            new LineSeries(GradientMethods.Label(g.Item1), steps, g.Item2.Select(x => x.Mean).ToArray(),
+                g.Item2.Select(x => x.Mean - x.Se).ToArray(), g.Item2.Select(x => x.Mean + x.Se).ToArray())).ToArray();
+        var panels = new List<Plot>
+        {
+            LinePlot.Create(new LinePlotLayout($"n = {n}, k = {k}: cosine to the exact gradient (S = {config.Samples})",
+                "log10 λ (I-MLE; the other methods do not use λ)", "cosine similarity"), cosSeries, Alignment.LowerLeft),
+            LinePlot.Create(new LinePlotLayout($"n = {n}, k = {k}: optimality gap under SGD (S = {config.SgdSamples})",
+                "SGD step", "E_p[L] − min L"), gapSeries, Alignment.UpperRight),
+        };
+        try { PanelGrid.SavePng(path, panels, columns: 2, panelWidth: 760, panelHeight: 520); }
+        finally { foreach (var p in panels) p.Dispose(); }
     }
 }

@@ -46,7 +46,7 @@ public sealed class KSubsetFamily : IDisposable
             idx[j]++;
             for (int t = j + 1; t < k; t++) idx[t] = idx[t - 1] + 1;
         }
-        States = torch.tensor(_states, new long[] { count, n }, dtype: ScalarType.Float64);
+        States = Owned(_states, new long[] { count, n });
     }
 
     /// <summary>Number of items n.</summary>
@@ -96,7 +96,7 @@ public sealed class KSubsetFamily : IDisposable
     {
         Check(theta, nameof(theta));
         using var scope = torch.NewDisposeScope();
-        using var t = torch.tensor(theta, dtype: ScalarType.Float64);
+        using var t = Owned(theta, new long[] { theta.Length });
         return torch.softmax(States.matmul(t), 0).data<double>().ToArray();
     }
 
@@ -132,7 +132,7 @@ public sealed class KSubsetFamily : IDisposable
         ArgumentNullException.ThrowIfNull(generator);
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be >= 1 (got {count}).");
         using var scope = torch.NewDisposeScope();
-        using var p = torch.tensor(Probabilities(theta), dtype: ScalarType.Float64);
+        using var p = Owned(Probabilities(theta), new long[] { Count });
         var idx = torch.multinomial(p, count, replacement: true, generator: generator);
         return scope.MoveToOuter(States.index_select(0, idx));
     }
@@ -150,6 +150,17 @@ public sealed class KSubsetFamily : IDisposable
         if (v.Length != N) throw new ArgumentException($"{name} must have n = {N} entries (got {v.Length}).", name);
         foreach (var x in v)
             if (!double.IsFinite(x)) throw new ArgumentException($"{name} must be finite (got {x}).", name);
+    }
+
+    /// <summary>
+    /// A float64 tensor with a copy of <paramref name="values"/> in libtorch's own (64-byte aligned) memory. A tensor made
+    /// straight from a managed array uses the array's memory, whose alignment depends on what the process allocated
+    /// before; matrix products over it can then round differently from run to run (in the last bit).
+    /// </summary>
+    public static Tensor Owned(double[] values, long[] shape)
+    {
+        using var view = torch.tensor(values, shape, dtype: ScalarType.Float64);
+        return view.clone();
     }
 
     /// <inheritdoc />

@@ -55,8 +55,8 @@ public sealed class TopKGradientEstimator
                 return ScoreFunctionExact(theta, b, samples, generator);
         }
         using var scope = torch.NewDisposeScope();
-        var th = torch.tensor(theta, new long[] { 1, n }, dtype: ScalarType.Float64).requires_grad_(true);
-        var bt = torch.tensor(b, new long[] { 1, n }, dtype: ScalarType.Float64);
+        var th = KSubsetFamily.Owned(theta, new long[] { 1, n }).requires_grad_(true);
+        var bt = KSubsetFamily.Owned(b, new long[] { 1, n });
         Tensor loss;
         if (method == GradientMethod.ScoreFunctionPam)
         {

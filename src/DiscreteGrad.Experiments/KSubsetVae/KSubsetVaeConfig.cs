@@ -1,3 +1,5 @@
+using DiscreteGrad.Experiments.Data;
+using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Imle;
 
 namespace DiscreteGrad.Experiments.KSubsetVae;
@@ -21,101 +23,103 @@ public enum KSubsetNoise
 }
 
 /// <summary>
-/// Discrete VAE with k-subset codes on MNIST (AIMLE paper, AAAI 2023; reference: torch-adaptive-imle, cli/vae-cli.py and
+/// Discrete VAE with k-subset codes on MNIST (Minervini, Franceschi and Niepert, "Adaptive Perturbation-Based Gradient
+/// Estimation for Discrete Latent Variable Models", AAAI 2023; reference code torch-adaptive-imle, cli/vae-cli.py and
 /// aaai23/torch/dvae/modules.py). The code is <see cref="Blocks"/> blocks of <see cref="Categories"/> entries, each block a
 /// <see cref="K"/>-subset (top-k of the block's perturbed logits). Encoder 784-512-256-(Blocks x Categories), decoder mirrored;
 /// loss BCE (summed over pixels, on the grey levels in [0, 1], not binarised) + KL of each block's softmax to the uniform
-/// distribution. Defaults are the reference's AIMLE command (README of torch-adaptive-imle): batch 100, Adam 1e-3,
+/// distribution. Every property is a setting of the <c>ksubset-vae</c> command; the grid is methods x differences x
+/// samples x seeds. Defaults are the reference's AIMLE command (README of torch-adaptive-imle): batch 100, Adam 1e-3,
 /// Sum-of-Gamma noise (k = 10, 10 terms) at temperature 1, AIMLE initial beta 0, step 1e-3, target 10 non-zeros per block.
 /// </summary>
-public sealed record KSubsetVaeConfig
+public sealed record KSubsetVaeConfig : IValidatedConfig
 {
-    /// <summary>I-MLE or AIMLE.</summary>
+    /// <summary>I-MLE or AIMLE (a sweep axis; the command's default grid has both).</summary>
+    [Setting("methods", "Estimators: imle (fixed lambda) or aimle (adaptive lambda).", Axis = true, AxisDefault = "imle,aimle")]
     public KSubsetMethod Method { get; init; } = KSubsetMethod.Aimle;
-    /// <summary>Forward (one-sided) or central (two-sided) difference.</summary>
+    /// <summary>Forward (one-sided) or central (two-sided) difference (a sweep axis; the command's default grid has both).</summary>
+    [Setting("differences", "Finite differences: forward or central.", Axis = true, AxisDefault = "forward,central")]
     public FiniteDifference Difference { get; init; } = FiniteDifference.Central;
-    /// <summary>Perturb-and-MAP samples S per example; the decoder sees [B*S, ...].</summary>
+    /// <summary>Perturb-and-MAP samples S per example; the decoder sees [B*S, ...] (a sweep axis; the command's default grid has 1 and 10).</summary>
+    [Setting("samples", "Perturb-and-MAP samples S per example.", Axis = true, Min = 1, Max = 1000, AxisDefault = "1,10")]
     public int Samples { get; init; } = 10;
+    /// <summary>Seed of every random draw of the run (a sweep axis).</summary>
+    [Setting("seeds", "Seeds of the runs.", Axis = true, Count = true, CountFrom = 1, Min = 0, Max = 1_000_000)]
+    public int Seed { get; init; } = 1;
     /// <summary>Number of blocks M of the code.</summary>
+    [Setting("blocks", "Blocks M of the code.", Min = 1, Max = 10_000)]
     public int Blocks { get; init; } = 20;
     /// <summary>Entries N per block.</summary>
+    [Setting("categories", "Entries N per block.", Min = 2, Max = 10_000)]
     public int Categories { get; init; } = 20;
     /// <summary>Ones per block (the subset size k), 1 &lt;= k &lt;= Categories.</summary>
+    [Setting("k", "Ones per block (the subset size), at most --categories.", Min = 1, Max = 10_000)]
     public int K { get; init; } = 10;
     /// <summary>First hidden width of the encoder (last of the decoder).</summary>
+    [Setting("hidden1", "First hidden width of the encoder (last of the decoder).", Min = 1, Max = 100_000)]
     public int Hidden1 { get; init; } = 512;
     /// <summary>Second hidden width of the encoder (first of the decoder).</summary>
+    [Setting("hidden2", "Second hidden width of the encoder (first of the decoder).", Min = 1, Max = 100_000)]
     public int Hidden2 { get; init; } = 256;
     /// <summary>Epochs over the training images.</summary>
+    [Setting("epochs", "Epochs (the reference runs 100).", Min = 1, Max = 10_000)]
     public int Epochs { get; init; } = 100;
     /// <summary>Batch size.</summary>
+    [Setting("batch", "Batch size.", Min = 1, Max = 1 << 20)]
     public int BatchSize { get; init; } = 100;
     /// <summary>Adam learning rate.</summary>
+    [Setting("lr", "Adam learning rate.", Min = 0, MinExclusive = true, Max = 10)]
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Training images used (the first ones of the MNIST training set).</summary>
+    [Setting("train-examples", "Training images (the first ones).", Min = 1, Max = 60_000)]
     public int TrainExamples { get; init; } = 60_000;
     /// <summary>Test images used (the first ones of the MNIST test set).</summary>
+    [Setting("test-examples", "Test images (the first ones).", Min = 1, Max = 10_000)]
     public int TestExamples { get; init; } = 10_000;
     /// <summary>Test evaluations per epoch, evenly spread (&gt;= 1); the one at the end of an epoch uses all
     /// <see cref="TestExamples"/> images, the others the first <see cref="IntermediateTestExamples"/>.</summary>
+    [Setting("evals-per-epoch", "Test evaluations per epoch (the one at the epoch's end on all test images, the others on the first --intermediate-test-examples).", Min = 1, Max = 1000)]
     public int EvalsPerEpoch { get; init; } = 1;
-    /// <summary>Test images of the evaluations inside an epoch (the first ones), 1 &lt;= value &lt;= <see cref="TestExamples"/>.</summary>
+    /// <summary>Test images of the evaluations inside an epoch (the first ones; at most <see cref="TestExamples"/> are used).</summary>
+    [Setting("intermediate-test-examples", "Test images of the evaluations inside an epoch (at most --test-examples are used).", Min = 1, Max = 10_000)]
     public int IntermediateTestExamples { get; init; } = 1_000;
     /// <summary>I-MLE's fixed lambda (the reference CLI's default 10); the gradient is divided by it.</summary>
+    [Setting("lambda", "I-MLE's fixed lambda (gradient divided by it).", Min = 0, MinExclusive = true, Max = 1e9)]
     public double Lambda { get; init; } = 10.0;
     /// <summary>Perturbation noise (reference: Sum-of-Gamma).</summary>
+    [Setting("noise", "Perturbation noise: sog (Sum-of-Gamma, the reference) or gumbel.", Values = typeof(KSubsetNoiseNames))]
     public KSubsetNoise Noise { get; init; } = KSubsetNoise.SumOfGamma;
     /// <summary>Noise temperature, input and target (reference command: 1).</summary>
+    [Setting("temperature", "Noise temperature (input and target).", Min = 0, Max = 1e6)]
     public double NoiseTemperature { get; init; } = 1.0;
     /// <summary>Gamma terms of the Sum-of-Gamma noise (reference: 10).</summary>
+    [Setting("noise-terms", "Gamma terms of the Sum-of-Gamma noise.", Min = 1, Max = 1000)]
     public int NoiseTerms { get; init; } = 10;
     /// <summary>AIMLE: initial beta (reference command: 0).</summary>
+    [Setting("aimle-initial-beta", "AIMLE: initial beta.", Min = 0, Max = 1e6)]
     public double AimleInitialBeta { get; init; } = 0.0;
     /// <summary>AIMLE: change of beta per backward pass (reference command: 1e-3).</summary>
+    [Setting("aimle-step", "AIMLE: change of beta per step.", Min = 0, MinExclusive = true, Max = 1e3)]
     public double AimleStep { get; init; } = 1e-3;
     /// <summary>AIMLE: target number of non-zero gradient entries per block and sample (reference command: 10).</summary>
+    [Setting("aimle-target", "AIMLE: target non-zero gradient entries per block and sample.", Min = 0, Max = 1e6)]
     public double AimleTargetNonZeros { get; init; } = 10.0;
-    /// <summary>Seed of every random draw of the run.</summary>
-    public int Seed { get; init; } = 1;
-    /// <summary>cpu or cuda.</summary>
-    public string Device { get; init; } = "cpu";
+    /// <summary>Folder of the MNIST files, or <see cref="MnistDataSetting.Auto"/>.</summary>
+    [Setting("data", MnistDataSetting.Help, Local = true)]
+    public string Data { get; init; } = MnistDataSetting.Auto;
 
     /// <summary>Size of the code, Blocks x Categories.</summary>
     public int CodeSize => Blocks * Categories;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its range.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first invalid setting: each setting's declared range, then
+    /// k &lt;= categories.
+    /// </summary>
     public void Validate()
     {
-        if (!Enum.IsDefined(Method))
-            throw new ArgumentOutOfRangeException(nameof(Method), Method, "Method must be Imle or Aimle.");
-        if (!Enum.IsDefined(Difference))
-            throw new ArgumentOutOfRangeException(nameof(Difference), Difference, "Difference must be Forward or Central.");
-        Guard.AtLeast(Samples, 1, nameof(Samples));
-        Guard.AtLeast(Blocks, 1, nameof(Blocks));
-        Guard.AtLeast(Categories, 2, nameof(Categories));
-        if (K < 1 || K > Categories)
-            throw new ArgumentOutOfRangeException(nameof(K), K, $"K must be in [1, Categories = {Categories}] (got {K}).");
-        Guard.AtLeast(Hidden1, 1, nameof(Hidden1));
-        Guard.AtLeast(Hidden2, 1, nameof(Hidden2));
-        Guard.AtLeast(Epochs, 1, nameof(Epochs));
-        Guard.AtLeast(BatchSize, 1, nameof(BatchSize));
-        Positive(LearningRate, nameof(LearningRate));
-        Guard.AtLeast(TrainExamples, 1, nameof(TrainExamples));
-        Guard.AtLeast(TestExamples, 1, nameof(TestExamples));
-        Guard.AtLeast(EvalsPerEpoch, 1, nameof(EvalsPerEpoch));
-        if (IntermediateTestExamples < 1 || IntermediateTestExamples > TestExamples)
-            throw new ArgumentOutOfRangeException(nameof(IntermediateTestExamples), IntermediateTestExamples,
-                $"IntermediateTestExamples must be in [1, TestExamples = {TestExamples}] (got {IntermediateTestExamples}).");
-        Positive(Lambda, nameof(Lambda));
-        if (!Enum.IsDefined(Noise))
-            throw new ArgumentOutOfRangeException(nameof(Noise), Noise, "Noise must be SumOfGamma or Gumbel.");
-        Guard.NonNegative(NoiseTemperature, nameof(NoiseTemperature));
-        Guard.AtLeast(NoiseTerms, 1, nameof(NoiseTerms));
-        Guard.NonNegative(AimleInitialBeta, nameof(AimleInitialBeta));
-        Positive(AimleStep, nameof(AimleStep));
-        Guard.NonNegative(AimleTargetNonZeros, nameof(AimleTargetNonZeros));
-        if (Device is not ("cpu" or "cuda"))
-            throw new ArgumentException($"Device must be cpu or cuda (got '{Device}').", nameof(Device));
+        foreach (var s in GridSpec<KSubsetVaeConfig>.Settings) s.Check(s.Get(this));
+        if (K > Categories)
+            throw new ArgumentOutOfRangeException(nameof(K), K, $"must be at most --categories = {Categories} (got {K}).");
     }
 
     /// <summary>Short name of the configuration, e.g. "aimle-central-s10".</summary>
@@ -123,10 +127,22 @@ public sealed record KSubsetVaeConfig
 
     /// <summary>Display name, e.g. "AIMLE central, S = 10".</summary>
     public string Display => $"{(Method == KSubsetMethod.Aimle ? "AIMLE" : "I-MLE")} {(Difference == FiniteDifference.Central ? "central" : "forward")}, S = {Samples}";
+}
 
-    private static void Positive(double x, string name)
+/// <summary>The command-line names of <see cref="KSubsetNoise"/>: sog (Sum-of-Gamma) and gumbel.</summary>
+public sealed class KSubsetNoiseNames : ISettingValues
+{
+    /// <inheritdoc />
+    public IReadOnlyList<string> Allowed { get; } = new[] { "sog", "gumbel" };
+
+    /// <inheritdoc />
+    public string Format(object value) => (KSubsetNoise)value == KSubsetNoise.Gumbel ? "gumbel" : "sog";
+
+    /// <inheritdoc />
+    public bool TryParse(string text, out object value)
     {
-        if (!(x > 0) || double.IsInfinity(x))
-            throw new ArgumentOutOfRangeException(name, x, $"{name} must be a finite number > 0 (got {x}).");
+        string t = text.Trim().ToLowerInvariant();
+        value = t == "gumbel" ? KSubsetNoise.Gumbel : KSubsetNoise.SumOfGamma;
+        return t is "sog" or "gumbel";
     }
 }

@@ -12,9 +12,9 @@ public sealed class KSubsetVaeData : IDisposable
         ArgumentNullException.ThrowIfNull(mnist);
         ArgumentNullException.ThrowIfNull(config);
         if (config.TrainExamples > mnist.Train.Count)
-            throw new ArgumentOutOfRangeException(nameof(config), config.TrainExamples, $"TrainExamples must be <= {mnist.Train.Count} (got {config.TrainExamples}).");
+            throw new ArgumentException($"--train-examples must be at most {mnist.Train.Count}, the images of the MNIST training set (got {config.TrainExamples}).", "--train-examples");
         if (config.TestExamples > mnist.Test.Count)
-            throw new ArgumentOutOfRangeException(nameof(config), config.TestExamples, $"TestExamples must be <= {mnist.Test.Count} (got {config.TestExamples}).");
+            throw new ArgumentException($"--test-examples must be at most {mnist.Test.Count}, the images of the MNIST test set (got {config.TestExamples}).", "--test-examples");
         Train = Flatten(mnist.Train, config.TrainExamples, device);
         Test = Flatten(mnist.Test, config.TestExamples, device);
     }

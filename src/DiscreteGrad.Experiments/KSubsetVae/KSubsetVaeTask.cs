@@ -19,7 +19,7 @@ namespace DiscreteGrad.Experiments.KSubsetVae;
 /// evaluation generator with a fixed seed): test BCE (mean over examples and samples), test KL, test loss = BCE + KL, and
 /// the reference's printed value BCE + KL / S (its test loss divides the summed loss, KL included, by S).
 /// </summary>
-public sealed class KSubsetVaeTask : ITrainingTask
+public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
 {
     private readonly KSubsetVaeConfig _config;
     private readonly KSubsetVaeData _data;
@@ -29,18 +29,23 @@ public sealed class KSubsetVaeTask : ITrainingTask
     private readonly Generator _noise;
     private readonly long _stepsPerEpoch;
     private readonly EpochBatches _batches;
+    private readonly bool _ownsData;
 
-    /// <summary>Builds the model, the layer and the optimiser; <paramref name="data"/> is shared, not owned.</summary>
-    public KSubsetVaeTask(KSubsetVaeConfig config, KSubsetVaeData data)
+    /// <summary>
+    /// Builds the model (on the device of <paramref name="data"/>), the layer and the optimiser; <paramref name="data"/> is
+    /// shared unless <paramref name="ownsData"/>, then <see cref="Dispose"/> disposes it.
+    /// </summary>
+    public KSubsetVaeTask(KSubsetVaeConfig config, KSubsetVaeData data, bool ownsData = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(data);
         config.Validate();
         _config = config;
         _data = data;
+        _ownsData = ownsData;
         _noise = new Generator((ulong)config.Seed);
         _model = SeededInitialisation.Build(config.Seed, () => new KSubsetVaeModel(config, (int)data.Train.shape[1]));
-        _model.to(torch.device(config.Device));
+        _model.to(data.Train.device);
         _adaptive = config.Method == KSubsetMethod.Aimle
             ? new AdaptiveImleTarget(config.AimleTargetNonZeros, config.AimleStep, config.AimleInitialBeta)
             : null;
@@ -99,7 +104,7 @@ public sealed class KSubsetVaeTask : ITrainingTask
         ["batch"] = I(_config.BatchSize),
         ["optimiser"] = $"Adam lr {I(_config.LearningRate)}",
         ["seed"] = I(_config.Seed),
-        ["device"] = _config.Device,
+        ["device"] = DeviceNames.Of(_data.Train.device),
         ["torch threads"] = I(torch.get_num_threads()),
     };
 
@@ -174,6 +179,12 @@ public sealed class KSubsetVaeTask : ITrainingTask
     public void OnRestored(long stepsDone)
     {
         if (_adaptive is not null) _adaptive.LoadState(_model.TargetState.Read());
+    }
+
+    /// <summary>Disposes the data when the task owns it.</summary>
+    public void Dispose()
+    {
+        if (_ownsData) _data.Dispose();
     }
 
     private static string I(double x) => x.ToString(CultureInfo.InvariantCulture);

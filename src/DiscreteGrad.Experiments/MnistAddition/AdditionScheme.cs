@@ -1,6 +1,9 @@
 namespace DiscreteGrad.Experiments.MnistAddition;
 
-/// <summary>The training configurations of the DCCG paper's MNIST-addition experiment (seed 000, Figure 4).</summary>
+/// <summary>
+/// The training configurations of the MNIST-addition experiment of Friede and Niepert, "Efficient Learning of
+/// Discrete-Continuous Computation Graphs" (NeurIPS 2021, Figure 4).
+/// </summary>
 public enum AdditionScheme
 {
     /// <summary>Constant tau = 8, beta = 1.</summary>
@@ -50,14 +53,6 @@ public static class AdditionSchemes
         AdditionScheme.TempMatchDropRes => "TM + DropRes",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
-
-    /// <summary>Parses a command-line name; throws <see cref="ArgumentException"/> listing the allowed names.</summary>
-    public static AdditionScheme Parse(string text, string parameter = "scheme")
-    {
-        foreach (AdditionScheme s in Enum.GetValues<AdditionScheme>())
-            if (string.Equals(Name(s), text.Trim(), StringComparison.OrdinalIgnoreCase)) return s;
-        throw new ArgumentException($"{parameter} must be one of {string.Join(", ", Enum.GetValues<AdditionScheme>().Select(Name))} (got '{text}').", parameter);
-    }
 
     /// <summary>Whether the scheme raises beta (TEMPMATCH).</summary>
     public static bool UsesTempMatch(this AdditionScheme s) => s is AdditionScheme.TempMatch or AdditionScheme.TempMatchDropRes;

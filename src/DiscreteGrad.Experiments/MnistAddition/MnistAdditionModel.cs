@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Experiments.MnistAddition;
 
 /// <summary>
-/// The MNIST-addition network (seed 000; REFERENCE.md section 6): a LeNet encoder maps each image to features u; a
+/// The MNIST-addition network of Friede and Niepert (DCCG, NeurIPS 2021): a LeNet encoder maps each image to features u; a
 /// discrete-continuous component draws a categorical z from theta = g(u) and embeds it, v = h(z) (+ u with DropRes); the
 /// ADD network maps the N embeddings, concatenated, to logits over the 9N + 1 possible sums. Two variants
 /// (<see cref="AdditionArchitecture"/>): the authors' code, with one matrix C tying the node's logits, the embedding and

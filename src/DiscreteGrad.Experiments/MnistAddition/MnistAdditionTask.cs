@@ -13,31 +13,39 @@ namespace DiscreteGrad.Experiments.MnistAddition;
 /// (linear 0 -> 1). The batch order of epoch e is a permutation drawn from a generator seeded by (seed, e), so it needs no
 /// checkpointed state. Evaluation: test accuracy of the sum with hard samples and no residual, per-digit accuracy of the
 /// discrete node under the best one-to-one category-to-digit matching (padded to a square matrix when the node has more
-/// categories than there are digits), and the number of categories in use.
+/// categories than there are digits), and the number of categories in use. The model lives on the device of the data.
 /// </summary>
-public sealed class MnistAdditionTask : ITrainingTask
+public sealed class MnistAdditionTask : ITrainingTask, IDisposable
 {
     private readonly MnistAdditionConfig _config;
     private readonly AdditionPairs _data;
     private readonly MnistAdditionModel _model;
     private readonly Generator _noise;
     private readonly Schedule _tau, _beta, _alpha;
+    private readonly Device _device;
     private readonly long _stepsPerEpoch;
     private readonly EpochBatches _batches;
+    private readonly bool _ownsData;
 
-    /// <summary>Builds the model and optimiser for the configuration; <paramref name="data"/> is shared, not owned.</summary>
-    public MnistAdditionTask(MnistAdditionConfig config, AdditionPairs data)
+    /// <summary>
+    /// Builds the model (on the device of <paramref name="data"/>) and optimiser for the configuration; <paramref name="data"/>
+    /// is shared unless <paramref name="ownsData"/>, then <see cref="Dispose"/> disposes it.
+    /// </summary>
+    public MnistAdditionTask(MnistAdditionConfig config, AdditionPairs data, bool ownsData = false)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(data);
         config.Validate();
         _config = config;
         _data = data;
+        _ownsData = ownsData;
         _noise = new Generator((ulong)config.Seed);
-        var device = torch.device(config.Device);
+        _device = data.TrainImages.device;
         _model = SeededInitialisation.Build(config.Seed, () => new MnistAdditionModel(config, _noise));
-        _model.to(device);
+        _model.to(_device);
         Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
         _tau = config.Scheme == AdditionScheme.TauAnn
-            ? new ExponentialDecaySchedule(config.Tau, config.TauAnnealRate, config.TauFloor)
+            ? new ExponentialDecaySchedule(config.Tau, config.TauAnnealRate, config.EffectiveTauFloor)
             : new ConstantSchedule(config.Tau);
         _beta = config.Scheme.UsesTempMatch() ? new TempMatchSchedule(config.Tau, config.Gamma) : new ConstantSchedule(config.Beta);
         _alpha = config.Scheme.UsesDropRes() ? new LinearSchedule(0, 1, config.AlphaIncrement) : new ConstantSchedule(1);
@@ -80,7 +88,7 @@ public sealed class MnistAdditionTask : ITrainingTask
         ["schedule updates per epoch"] = I(_config.UpdatesPerEpoch),
         ["eval"] = _config.Evaluation.ToString(),
         ["seed"] = I(_config.Seed),
-        ["device"] = _config.Device,
+        ["device"] = DeviceNames.Of(_device),
         ["torch threads"] = I(torch.get_num_threads()),
     };
 
@@ -172,6 +180,12 @@ public sealed class MnistAdditionTask : ITrainingTask
 
     /// <inheritdoc />
     public void OnRestored(long stepsDone) => ApplySchedules();
+
+    /// <summary>Disposes the data when the task owns it.</summary>
+    public void Dispose()
+    {
+        if (_ownsData) _data.Dispose();
+    }
 
     private void ApplySchedules()
     {

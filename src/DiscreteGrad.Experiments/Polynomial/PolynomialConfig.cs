@@ -14,16 +14,16 @@ namespace DiscreteGrad.Experiments.Polynomial;
 public sealed record PolynomialConfig : IValidatedConfig
 {
     /// <summary>The gradient estimator of the run (axis; default: the five of the paper).</summary>
-    [Setting("estimators", "Estimators to compare.", Axis = true, Values = typeof(EstimatorSettingValues), Default = "st,stgs,gst,grmck,reinmax")]
+    [Setting("estimators", "Estimators to compare.", Axis = true, Values = typeof(EstimatorSettingNames), AxisDefault = "st,stgs,gst,grmck,reinmax")]
     public EstimatorKind Estimator { get; init; } = EstimatorKind.StraightThrough;
 
     /// <summary>The power p of the loss (axis; default 1.5, 2, 3).</summary>
-    [Setting("powers", "Powers p of the loss |z_i - c|^p.", Axis = true, Min = 0, MinExclusive = true, Max = 16, Default = "1.5,2,3")]
+    [Setting("powers", "Powers p of the loss |z_i - c|^p.", Axis = true, Min = 0, MinExclusive = true, Max = 16, AxisDefault = "1.5,2,3")]
     public double Power { get; init; } = 1.5;
 
     /// <summary>Seed of the run's one generator, which draws the initialisation and every sample (axis; default 0, 1, 2).</summary>
     [Setting("seeds", "Seeds: a count N (the seeds 0 .. N-1), a list or a range.", Axis = true, Count = true, CountFrom = 0, Min = 0, Max = int.MaxValue,
-        Default = "3")]
+        AxisDefault = "3")]
     public int Seed { get; init; }
 
     /// <summary>Adam steps per run (default 8000).</summary>

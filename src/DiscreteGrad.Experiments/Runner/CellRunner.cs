@@ -31,9 +31,10 @@ public static class CellRunner
     /// <param name="index">The cell's index.</param>
     /// <param name="console">Where progress lines and the failure line go (null: nowhere).</param>
     /// <param name="stop">An extra stop signal (besides SIGTERM / SIGINT).</param>
-    /// <param name="handleSignals">Register SIGTERM / SIGINT handlers (a separate process; not for in-process grids).</param>
+    /// <param name="ownsProcess">The cell has this process to itself (<c>run-cell</c>): register SIGTERM / SIGINT handlers and set
+    /// libtorch's thread count. False for cells run inside another process (in-process grids, tests).</param>
     public static int Run(IReadOnlyList<IExperiment> catalog, string grid, int index, TextWriter? console = null,
-        CancellationToken stop = default, bool handleSignals = true)
+        CancellationToken stop = default, bool ownsProcess = true)
     {
         var file = GridFolder.Read(grid);
         var experiment = catalog.FirstOrDefault(e => e.Name == file.Experiment)
@@ -54,7 +55,7 @@ public static class CellRunner
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var registrations = new List<PosixSignalRegistration>();
-        if (handleSignals)
+        if (ownsProcess)
         {
             foreach (var signal in new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT })
                 registrations.Add(PosixSignalRegistration.Create(signal, c =>
@@ -71,7 +72,7 @@ public static class CellRunner
         try
         {
             if (file.Run.Threads < 1) throw new SettingException("--threads", "--threads must be >= 1.");
-            torch.set_num_threads(file.Run.Threads);
+            if (ownsProcess) torch.set_num_threads(file.Run.Threads);
             var context = new RunContext
             {
                 Threads = file.Run.Threads,

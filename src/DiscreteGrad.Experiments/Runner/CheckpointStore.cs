@@ -138,9 +138,15 @@ public static class CheckpointStore
         using var scope = torch.NewDisposeScope();
         foreach (var p in task.Model.parameters()) if (!AllFinite(p)) return false;
         foreach (var b in task.Model.buffers()) if (b.is_floating_point() && !AllFinite(b)) return false;
+        const System.Reflection.BindingFlags Public = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance;
         foreach (var st in task.Optimizer.state_dict().State)
-            foreach (var f in st.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
-                if (f.GetValue(st) is Tensor t && t.is_floating_point() && !AllFinite(t)) return false;
+        {
+            // Optimiser states keep their moments as public fields (TorchSharp's) or properties (ours).
+            var values = st.GetType().GetFields(Public).Select(f => f.GetValue(st))
+                .Concat(st.GetType().GetProperties(Public).Where(p => p.PropertyType == typeof(Tensor) && p.GetIndexParameters().Length == 0).Select(p => p.GetValue(st)));
+            foreach (var v in values)
+                if (v is Tensor t && t.is_floating_point() && !AllFinite(t)) return false;
+        }
         return true;
     }
 

@@ -40,6 +40,16 @@ public sealed record SummaryMetric(string Header, Func<CellOutcome, double> Valu
         new(header, o => o.FinalTrain.TryGetValue(metric, out var v) ? v : double.NaN, format);
     /// <summary>Wall seconds per step of the cell's last invocation.</summary>
     public static SummaryMetric SecondsPerStep(string header = "s / step", string format = "F4") => new(header, o => o.SecondsPerStep, format);
+
+    /// <summary>
+    /// Wall seconds per epoch of the cell's last invocation: seconds per step times steps per epoch, the steps per epoch
+    /// read from the last evaluation as step / <paramref name="epochMetric"/> (tasks that log the epoch as steps done over
+    /// steps per epoch). NaN when no evaluation carries the epoch.
+    /// </summary>
+    public static SummaryMetric SecondsPerEpoch(string header = "s / epoch", string format = "F1", string epochMetric = "epoch") =>
+        new(header, o => o.Records.LastOrDefault(r => r.Kind == "eval" && r.Metrics.TryGetValue(epochMetric, out var e) && e > 0) is { } r
+            ? o.SecondsPerStep * r.Step / r.Metrics[epochMetric]
+            : double.NaN, format);
 }
 
 /// <summary>A curve of the report: one line per row (mean +- std band over seeds) of an evaluated or training metric.</summary>
@@ -66,6 +76,8 @@ public interface IExperiment
     IReadOnlyList<SettingSpec> Settings { get; }
     /// <summary>Binds settings and expands the grid; every cell validated.</summary>
     IReadOnlyList<GridCell> Plan(IReadOnlyDictionary<string, string> given, string? configPath);
+    /// <summary>Why combinations of the axes of these settings are left out of the grid (distinct reasons; empty: none).</summary>
+    IReadOnlyList<string> Exclusions(IReadOnlyDictionary<string, string> given, string? configPath);
     /// <summary>Runs one cell in this process.</summary>
     CellRunResult RunCell(GridCell cell, RunContext context);
     /// <summary>Writes the report's markdown body (after the generic header) and any extra plots into the report folder of <paramref name="report"/>.</summary>
@@ -151,6 +163,14 @@ public abstract class Experiment<TConfig> : IExperiment where TConfig : class, n
         }
     }
 
+    /// <summary>
+    /// Why a combination of axis values is left out of the grid, or null (the default) to run it: for pairs of values that
+    /// cannot go together (an estimator that needs an even K in a K x estimators grid), so that a grid over both axes
+    /// runs the valid cells instead of refusing the whole grid. The reason should name the options, e.g.
+    /// "--k 3 with ARM: K must be even".
+    /// </summary>
+    protected virtual string? Excluded(TConfig config) => null;
+
     /// <summary>An extra section of the report (after the table and curves), e.g. a figure of the experiment's own.</summary>
     protected virtual void WriteSection(IReadOnlyList<(TConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown) { }
 
@@ -158,10 +178,21 @@ public abstract class Experiment<TConfig> : IExperiment where TConfig : class, n
     public IReadOnlyList<GridCell> Plan(IReadOnlyDictionary<string, string> given, string? configPath)
     {
         var values = GridSpec<TConfig>.Bind(given, configPath);
-        var cells = GridSpec<TConfig>.Expand(values, Label, SeedAxis).Select(c => c.Cell).ToList();
+        var excluded = new List<string>();
+        var cells = GridSpec<TConfig>.Expand(values, Label, SeedAxis, Excluded, excluded).Select(c => c.Cell).ToList();
+        if (cells.Count == 0 && excluded.Count > 0)
+            throw new SettingException("--config", $"every cell of the grid is left out: {string.Join("; ", excluded.Distinct().Select(r => r.TrimEnd('.')))}.");
         var dup = cells.GroupBy(c => c.Key).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new SettingException("--config", $"two grid cells are the same ({dup.Key}); every cell must differ.");
         return cells;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Exclusions(IReadOnlyDictionary<string, string> given, string? configPath)
+    {
+        var excluded = new List<string>();
+        GridSpec<TConfig>.Expand(GridSpec<TConfig>.Bind(given, configPath), Label, SeedAxis, Excluded, excluded);
+        return excluded.Distinct().ToList();
     }
 
     /// <inheritdoc />

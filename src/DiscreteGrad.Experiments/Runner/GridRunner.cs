@@ -59,30 +59,47 @@ public static class GridRunner
     public static (GridLaunch Launch, IReadOnlyList<CellOutcome> Outcomes) Run(IExperiment experiment, IReadOnlyList<GridCell> cells,
         GridOptions options, IGridBackend backend, IGridProgress? progress = null, CancellationToken cancel = default)
     {
+        using var prepared = Prepare(experiment, cells, options);
+        return prepared.Launch(backend, progress, cancel);
+    }
+
+    /// <summary>
+    /// Checks the options and the folder, takes the folder's lock and writes the grid file: every refusal (bad option,
+    /// a folder holding another grid, a locked folder) happens here, before anything runs. Dispose the result to release
+    /// the lock.
+    /// </summary>
+    public static PreparedGrid Prepare(IExperiment experiment, IReadOnlyList<GridCell> cells, GridOptions options)
+    {
         ArgumentNullException.ThrowIfNull(experiment);
         ArgumentNullException.ThrowIfNull(cells);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (cells.Count == 0) throw new SettingException("--config", "the grid has no cells.");
         string grid = options.Out;
-        using var gridLock = OutputLock.Acquire(grid);
-        string gridFile = Path.Combine(grid, GridFolder.GridFileName);
-        if (File.Exists(gridFile))
+        var gridLock = OutputLock.Acquire(grid);
+        try
         {
-            var old = GridFolder.Read(grid);
-            if (old.Experiment != experiment.Name)
-                throw new SettingException("--out", $"--out {grid} holds a grid of {old.Experiment}, not {experiment.Name}; choose another --out.");
-            if (!options.Resume)
-                throw new SettingException("--out", $"--out {grid} already holds a grid of {old.Experiment}: continue it with --resume, or choose another --out.");
+            string gridFile = Path.Combine(grid, GridFolder.GridFileName);
+            if (File.Exists(gridFile))
+            {
+                var old = GridFolder.Read(grid);
+                if (old.Experiment != experiment.Name)
+                    throw new SettingException("--out", $"--out {grid} holds a grid of {old.Experiment}, not {experiment.Name}; choose another --out.");
+                if (!options.Resume)
+                    throw new SettingException("--out", $"--out {grid} already holds a grid of {old.Experiment}: continue it with --resume, or choose another --out.");
+            }
+            else if (Directory.EnumerateFileSystemEntries(grid).Any(e => !Path.GetFileName(e).StartsWith(".lock", StringComparison.Ordinal)) && !options.Resume)
+                throw new SettingException("--out", $"--out {grid} is not empty and holds no grid; choose an empty or new folder.");
+            var run = new GridRunSettings(options.Threads, options.Device, options.CheckpointEvery, options.ResumeOverrides?.ToList());
+            var file = new GridFile(experiment.Name, options.Command, run, cells.ToList());
+            GridFolder.Write(grid, file);
+            return new PreparedGrid(grid, file, cells.Where(c => !IsFinished(grid, c)).ToList(), gridLock);
         }
-        else if (Directory.EnumerateFileSystemEntries(grid).Any(e => !Path.GetFileName(e).StartsWith(".lock", StringComparison.Ordinal)) && !options.Resume)
-            throw new SettingException("--out", $"--out {grid} is not empty and holds no grid; choose an empty or new folder.");
-        var run = new GridRunSettings(options.Threads, options.Device, options.CheckpointEvery, options.ResumeOverrides?.ToList());
-        var file = new GridFile(experiment.Name, options.Command, run, cells.ToList());
-        GridFolder.Write(grid, file);
-        var todo = cells.Where(c => !IsFinished(grid, c)).ToList();
-        GridLaunch launch = todo.Count == 0 ? new GridLaunch(true, "every cell had finished already") : backend.Launch(grid, file, todo, progress, cancel);
-        return (launch, launch.Completed ? GridReport.Collect(grid) : Array.Empty<CellOutcome>());
+        catch
+        {
+            gridLock.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Whether a cell finished under exactly its current settings (then a resumed grid skips it).</summary>
@@ -95,4 +112,36 @@ public static class GridRunner
         var saved = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(settings));
         return saved is not null && saved.Count == cell.Settings.Count && saved.All(kv => cell.Settings.GetValueOrDefault(kv.Key) == kv.Value);
     }
+}
+
+/// <summary>A grid whose folder is checked, locked and written, ready to launch (<see cref="GridRunner.Prepare"/>).</summary>
+public sealed class PreparedGrid : IDisposable
+{
+    private readonly OutputLock _lock;
+
+    internal PreparedGrid(string directory, GridFile file, IReadOnlyList<GridCell> todo, OutputLock outputLock)
+    {
+        Directory = directory;
+        File = file;
+        Todo = todo;
+        _lock = outputLock;
+    }
+
+    /// <summary>The grid folder.</summary>
+    public string Directory { get; }
+    /// <summary>The grid file as written.</summary>
+    public GridFile File { get; }
+    /// <summary>The cells still to run (not finished under their current settings).</summary>
+    public IReadOnlyList<GridCell> Todo { get; }
+
+    /// <summary>Hands the cells still to run to <paramref name="backend"/>; returns the launch and, when they ran here, every cell's outcome.</summary>
+    public (GridLaunch Launch, IReadOnlyList<CellOutcome> Outcomes) Launch(IGridBackend backend, IGridProgress? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        GridLaunch launch = Todo.Count == 0 ? new GridLaunch(true, "every cell had finished already") : backend.Launch(Directory, File, Todo, progress, cancel);
+        return (launch, launch.Completed ? GridReport.Collect(Directory) : Array.Empty<CellOutcome>());
+    }
+
+    /// <summary>Releases the folder's lock.</summary>
+    public void Dispose() => _lock.Dispose();
 }

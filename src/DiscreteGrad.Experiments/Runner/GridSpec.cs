@@ -36,7 +36,7 @@ public static class GridSpec<TConfig> where TConfig : class, new()
         .ToArray();
 
     /// <summary>
-    /// Binds the settings: the record's defaults (or a setting's <see cref="SettingAttribute.Default"/> text), then the <c>--config</c> JSON (keys are option names or property
+    /// Binds the settings: the record's defaults (an axis's <see cref="SettingAttribute.AxisDefault"/> values where it has them), then the <c>--config</c> JSON (keys are option names or property
     /// names, case-insensitive; an unknown key is an error), then the command-line values in <paramref name="given"/>
     /// (option name without dashes -> text). Returns the values of every setting (one for a scalar, several for an axis).
     /// </summary>
@@ -46,7 +46,7 @@ public static class GridSpec<TConfig> where TConfig : class, new()
         var defaults = new TConfig();
         var values = Settings.ToDictionary(s => s, s =>
         {
-            if (s.Attribute.Default is { } text) return s.ParseList(text);
+            if (s.Attribute.AxisDefault is { } axisDefault) return s.ParseList(axisDefault);
             var v = s.Get(defaults) ?? throw new InvalidOperationException($"{typeof(TConfig).Name}.{s.Property.Name} has no default.");
             return s.IsArray ? ((Array)v).Cast<object>().ToArray() : new[] { v };
         });
@@ -68,7 +68,11 @@ public static class GridSpec<TConfig> where TConfig : class, new()
     /// <param name="values">From <see cref="Bind"/>.</param>
     /// <param name="label">The experiment's label of a cell (without the seed).</param>
     /// <param name="seedAxis">Option name of the seed axis (left out of the row label), or null.</param>
-    public static List<(TConfig Config, GridCell Cell)> Expand(Dictionary<SettingSpec, object[]> values, Func<TConfig, string> label, string? seedAxis)
+    /// <param name="exclude">Why a combination is left out of the grid (e.g. an estimator that needs an even K), or null
+    /// to keep it; asked after the range checks, before <see cref="IValidatedConfig.Validate"/>.</param>
+    /// <param name="excluded">Receives the reason of every combination left out, in grid order.</param>
+    public static List<(TConfig Config, GridCell Cell)> Expand(Dictionary<SettingSpec, object[]> values, Func<TConfig, string> label, string? seedAxis,
+        Func<TConfig, string?>? exclude = null, List<string>? excluded = null)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(label);
@@ -83,6 +87,11 @@ public static class GridSpec<TConfig> where TConfig : class, new()
             foreach (var s in Settings.Where(s => !s.IsAxis)) s.Set(config, s.IsArray ? values[s] : new[] { values[s][0] });
             for (int i = 0; i < axes.Length; i++) axes[i].Set(config, new[] { combo[i] });
             foreach (var s in Settings) s.Check(s.Get(config));
+            if (exclude?.Invoke(config) is { } why)
+            {
+                excluded?.Add(why);
+                continue;
+            }
             Validate(config);
             var settings = Settings.ToDictionary(s => s.Name, s => s.Format(s.Get(config)));
             string key = string.Join("_", axes.Select((a, i) => $"{a.KeyName}-{Slug(a.Format(combo[i]))}"));

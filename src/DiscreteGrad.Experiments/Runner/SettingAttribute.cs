@@ -43,10 +43,10 @@ public sealed class SettingAttribute(string name, string description) : Attribut
     /// <summary>Hidden from <c>--help</c> (still accepted).</summary>
     public bool Hidden { get; init; }
     /// <summary>
-    /// The default as command-line text, for an axis whose default is several values (e.g. "1.5,2,3", or "3" seeds of a
-    /// <see cref="Count"/> axis); null: the record's own value. Parsed and range-checked like the option itself.
+    /// For an axis: its values when neither the command line nor <c>--config</c> gives it, as the option's text (e.g.
+    /// "imle,aimle,direct"), so a command's default grid can span several values; null: the property's default alone.
     /// </summary>
-    public string? Default { get; init; }
+    public string? AxisDefault { get; init; }
 }
 
 /// <summary>Names the values of a setting (the allowed words, how each value is printed and parsed).</summary>
@@ -58,4 +58,67 @@ public interface ISettingValues
     string Format(object value);
     /// <summary>Parses one word; false when it is not allowed.</summary>
     bool TryParse(string text, out object value);
+
+    /// <summary>
+    /// A word that stands for several values of an axis or a list setting (e.g. "all" for every estimator), expanded in
+    /// place where the list names it; false (the default) when <paramref name="text"/> is not such a word.
+    /// </summary>
+    bool TryExpand(string text, out object[] values)
+    {
+        values = Array.Empty<object>();
+        return false;
+    }
+}
+
+/// <summary>
+/// <see cref="ISettingValues"/> from a table: each value has one word (how it is printed and stored), parsing accepts the
+/// word or an alias after <see cref="Normalize"/>, and <see cref="Groups"/> names words that stand for several values
+/// (listed first in the help).
+/// </summary>
+/// <typeparam name="T">The property's type (an enum, or string for free-form words).</typeparam>
+public abstract class SettingWords<T> : ISettingValues where T : notnull
+{
+    /// <summary>(word, value, aliases) of every value, in help order.</summary>
+    protected abstract IReadOnlyList<(string Word, T Value, string[] Aliases)> Table { get; }
+
+    /// <summary>Words standing for several values (e.g. "all"), each with its values in order. Default: none.</summary>
+    protected virtual IReadOnlyList<(string Word, T[] Values)> Groups => Array.Empty<(string, T[])>();
+
+    /// <summary>How a word is compared (default: trimmed, lower case).</summary>
+    protected virtual string Normalize(string text) => text.Trim().ToLowerInvariant();
+
+    /// <inheritdoc />
+    public virtual IReadOnlyList<string> Allowed => Groups.Select(g => g.Word).Concat(Table.Select(t => t.Word)).ToArray();
+
+    /// <inheritdoc />
+    public virtual string Format(object value) =>
+        Table.FirstOrDefault(t => Equals(t.Value, value)).Word ?? throw new ArgumentException($"no word for the value {value}.", nameof(value));
+
+    /// <inheritdoc />
+    public virtual bool TryParse(string text, out object value)
+    {
+        string key = Normalize(text ?? "");
+        foreach (var (word, v, aliases) in Table)
+            if (Normalize(word) == key || aliases.Any(a => Normalize(a) == key))
+            {
+                value = v;
+                return true;
+            }
+        value = default(T)!;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public bool TryExpand(string text, out object[] values)
+    {
+        string key = Normalize(text ?? "");
+        foreach (var (word, vs) in Groups)
+            if (Normalize(word) == key)
+            {
+                values = vs.Cast<object>().ToArray();
+                return true;
+            }
+        values = Array.Empty<object>();
+        return false;
+    }
 }

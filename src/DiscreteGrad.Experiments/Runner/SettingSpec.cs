@@ -23,6 +23,8 @@ public sealed class SettingSpec
         ElementType = IsArray ? t.GetElementType()! : t;
         if (attribute.Axis && IsArray)
             throw new InvalidOperationException($"setting {attribute.Name}: an axis is a scalar property (the grid gives it one value per cell).");
+        if (attribute.AxisDefault is not null && !attribute.Axis)
+            throw new InvalidOperationException($"setting {attribute.Name}: AxisDefault is for axes only.");
         if (attribute.Values is { } vt)
             _values = (ISettingValues)(Activator.CreateInstance(vt)
                 ?? throw new InvalidOperationException($"setting {attribute.Name}: cannot create {vt}."));
@@ -61,8 +63,8 @@ public sealed class SettingSpec
             if (Allowed is { } words) sb.Append(" {").Append(string.Join(", ", words)).Append('}');
             else if (RangeText() is { } r) sb.Append(' ').Append(r);
             if (IsAxis) sb.Append(Attribute.Count ? " (a count N, or a list a,b,c, or a range a..b)" : " (comma-separated list: one grid cell each)");
+            if (Attribute.AxisDefault is { } d) sb.Append(" [default: ").Append(d).Append(']');
             else if (IsArray) sb.Append(" (comma-separated)");
-            if (Attribute.Default is { } d) sb.Append(" [default: ").Append(d).Append(']');
             return sb.ToString();
         }
     }
@@ -95,9 +97,13 @@ public sealed class SettingSpec
         foreach (var p in parts)
         {
             if (p.Length == 0) throw Error($"{Option}: '{text}' has an empty entry.");
-            var v = Parse(p);
-            if (IsAxis && list.Any(x => Equals(x, v))) throw Error($"{Option}: '{p}' is listed twice (every grid cell must differ).");
-            list.Add(v);
+            // A group word ("all") stands for several values, in place.
+            var vs = _values is not null && _values.TryExpand(p, out var group) ? group : new[] { Parse(p) };
+            foreach (var v in vs)
+            {
+                if (IsAxis && list.Any(x => Equals(x, v))) throw Error($"{Option}: '{FormatOne(v)}' is listed twice (every grid cell must differ).");
+                list.Add(v);
+            }
         }
         return list.ToArray();
     }

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Experiments.Vae;
 
 /// <summary>
-/// The MNIST categorical VAE of seed 003 Table 2 (after Jang et al.'s categorical VAE and the GST / ReinMax reference code):
+/// The MNIST categorical VAE of Liu et al. 2023 ("Bridging Discrete and Backpropagation: Straight-Through and Beyond",
+/// Table 2; after Jang et al.'s categorical VAE and the GST / ReinMax reference code):
 /// encoder 784-512-256-(L*C) with ReLU, giving logits theta [B, L, C] of L independent categorical variables with C
 /// classes; decoder (L*C)-256-512-784 with ReLU, giving Bernoulli logits of the 784 pixels. For an image x and a code z
 /// (one-hot [L, C], or any relaxed value of that shape):

@@ -2,8 +2,9 @@ using DiscreteGrad.Estimators;
 
 namespace DiscreteGrad.Experiments.Vae;
 
-/// <summary>The estimators compared on the categorical VAE: the pathwise family of seed 003 Table 2 and the score-function
-/// family of seed 002 (issue 4).</summary>
+/// <summary>The estimators compared on the categorical VAE: the pathwise family of Table 2 of Liu et al. 2023
+/// ("Bridging Discrete and Backpropagation: Straight-Through and Beyond") and the score-function family (REINFORCE, NVIL,
+/// VIMCO, MuProp).</summary>
 public enum VaeEstimator
 {
     /// <summary>Straight-through (pathwise).</summary>
@@ -42,7 +43,7 @@ public static class VaeEstimators
         ("muprop", VaeEstimator.MuProp, "MuProp"),
     };
 
-    /// <summary>All nine, in report order (pathwise first, as in seed 003 Table 2, then the score-function family).</summary>
+    /// <summary>All nine, in report order (pathwise first, as in that Table 2, then the score-function family).</summary>
     public static IReadOnlyList<VaeEstimator> All { get; } = Table.Select(t => t.Kind).ToArray();
 
     /// <summary>Every accepted short name.</summary>
@@ -68,30 +69,6 @@ public static class VaeEstimators
         _ => throw new ArgumentOutOfRangeException(nameof(e), e, "not a pathwise estimator"),
     };
 
-    /// <summary>Parses a short or display name (case-insensitive, '-', '_' and '+' ignored); false when unknown.</summary>
-    public static bool TryParse(string name, out VaeEstimator kind)
-    {
-        static string Norm(string s) => s.Trim().Replace("-", "").Replace("_", "").Replace("+", "").ToLowerInvariant();
-        var key = Norm(name ?? "");
-        foreach (var t in Table)
-            if (t.Key == key || Norm(t.Display) == key) { kind = t.Kind; return true; }
-        kind = default;
-        return false;
-    }
-
-    /// <summary>Parses a comma list ("all" = the nine); ArgumentException naming <paramref name="optionName"/> otherwise.</summary>
-    public static IReadOnlyList<VaeEstimator> ParseList(string text, string optionName)
-    {
-        if (text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)) return All;
-        var list = new List<VaeEstimator>();
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!TryParse(part, out var k))
-                throw new ArgumentException($"{optionName}: unknown estimator '{part}'; allowed: all, {string.Join(", ", Keys)}.", optionName);
-            if (list.Contains(k)) throw new ArgumentException($"{optionName}: estimator '{part}' is listed twice.", optionName);
-            list.Add(k);
-        }
-        if (list.Count == 0) throw new ArgumentException($"{optionName} must list at least one estimator; allowed: all, {string.Join(", ", Keys)}.", optionName);
-        return list;
-    }
+    /// <summary>A name as it is compared when parsed: trimmed, lower case, without '-', '_' and '+' ("GR-MCK" -> "grmck").</summary>
+    public static string Normalize(string name) => (name ?? "").Trim().Replace("-", "").Replace("_", "").Replace("+", "").ToLowerInvariant();
 }

@@ -25,7 +25,8 @@ public sealed record GradientBiasRow(VaeEstimator Estimator, int Image, long Dra
     double NoiseFloor, double RelativeStd, double[] GroupCosine, double[] GroupRelativeBias, double? ExactCosine, double? ExactRelativeBias);
 
 /// <summary>
-/// Gradient-bias analysis of the categorical VAE (seed 003, the 8x4 analysis): for a fixed model and one image x, the exact
+/// Gradient-bias analysis of the categorical VAE (the 8x4 analysis of Liu et al. 2023, "Bridging Discrete and
+/// Backpropagation: Straight-Through and Beyond"): for a fixed model and one image x, the exact
 /// gradient g* = d E_{z ~ q(.|x)}[BCE(z, x)] / d theta over the L x C encoder logits, by enumerating all C^L codes
 /// (<see cref="Enumeration.Exact"/>), against the mean of many independent estimates. As in the reference only the BCE
 /// term is analysed (the KL term is exact for every estimator). Per estimator, the estimate of one draw is:

@@ -18,8 +18,8 @@ public sealed record VaeLoss(Tensor Loss, Tensor Nelbo, Tensor Bce, Tensor Kl, T
 /// <summary>
 /// The training objective of the categorical VAE for one estimator, with that estimator's state (random generator, the
 /// moving-average baseline, NVIL's baseline network and running statistics). It is a module so that NVIL's network is
-/// optimised and checkpointed with the VAE, and so that the running statistics of the baselines live in a float64 buffer
-/// "baseline_state" (rewritten after every step, read back by <see cref="RestoreBaselineState"/> after a checkpoint load).
+/// optimised and checkpointed with the VAE; the running statistics of the baselines are not module state: the task
+/// checkpoints them through its extra-state hook (<see cref="GetBaselineState"/>, <see cref="SetBaselineState"/>).
 /// <list type="bullet">
 /// <item>Pathwise (ST, STGS, GST-1.0, GR-MCK, ReinMax): z = <see cref="DiscreteGrad.Estimators.Categorical.Sample"/>(theta).Value, loss =
 /// mean_B(BCE(z, x) + KL(theta)); the gradient reaches theta through the estimator and the decoder through z.</item>
@@ -38,7 +38,6 @@ public sealed class VaeObjective : nn.Module
     private readonly MovingAverageBaseline? _movingAverage;
     private readonly NvilBaseline? _nvil;
     private readonly Sequential? nvil_network;
-    private readonly Tensor baseline_state;
 
     /// <summary>Creates the objective of <paramref name="config"/>'s estimator, drawing every sample from <paramref name="generator"/>.</summary>
     public VaeObjective(VaeConfig config, Generator generator) : base(nameof(VaeObjective))
@@ -56,8 +55,6 @@ public sealed class VaeObjective : nn.Module
             register_module("nvil_network", nvil_network);
             _nvil = new NvilBaseline(nvil_network, config.BaselineDecay);
         }
-        baseline_state = torch.zeros(3, dtype: ScalarType.Float64);
-        register_buffer("baseline_state", baseline_state);
     }
 
     /// <summary>The estimator.</summary>
@@ -135,29 +132,34 @@ public sealed class VaeObjective : nn.Module
             default:
                 throw new InvalidOperationException($"unknown estimator {_config.Estimator}");
         }
-        SaveBaselineState();
         var kd = kl.detach();
         return new VaeLoss(scope.MoveToOuter(loss), scope.MoveToOuter(bce + kd), scope.MoveToOuter(bce), scope.MoveToOuter(kd),
             negBound is null ? null : scope.MoveToOuter(negBound));
     }
 
-    /// <summary>Reads the baselines' running statistics back from the "baseline_state" buffer (after a checkpoint load).</summary>
-    public void RestoreBaselineState()
-    {
-        var s = baseline_state.cpu().data<double>().ToArray();
-        _movingAverage?.SetState(s[0], (long)s[2]);
-        _nvil?.SetState(s[0], s[1], (long)s[2]);
-    }
-
-    private void SaveBaselineState()
+    /// <summary>
+    /// The baselines' running statistics as float64 [3] on the CPU: (moving average, 0, updates) for REINFORCE, (biased
+    /// mean, biased variance, updates) for NVIL; null for the estimators that keep none. What a resume needs besides the
+    /// parameters (the statistics are exact in float64).
+    /// </summary>
+    public Tensor? GetBaselineState()
     {
         double[] s;
         if (_movingAverage is not null) { var (b, n) = _movingAverage.GetState(); s = new[] { b, 0, n }; }
         else if (_nvil is not null) { var (m, v, n) = _nvil.GetState(); s = new[] { m, v, n }; }
-        else return;
-        using var _ = torch.no_grad();
-        using var t = torch.tensor(s, dtype: ScalarType.Float64, device: baseline_state.device);
-        baseline_state.copy_(t);
+        else return null;
+        return torch.tensor(s, dtype: ScalarType.Float64);
+    }
+
+    /// <summary>Restores the statistics of <see cref="GetBaselineState"/> (a float64 [3] tensor).</summary>
+    public void SetBaselineState(Tensor state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.dtype != ScalarType.Float64 || state.numel() != 3)
+            throw new ArgumentException($"state must be a float64 tensor of 3 values (got {state.dtype} [{string.Join(", ", state.shape)}]).", nameof(state));
+        var s = state.cpu().data<double>().ToArray();
+        _movingAverage?.SetState(s[0], (long)s[2]);
+        _nvil?.SetState(s[0], s[1], (long)s[2]);
     }
 }
 

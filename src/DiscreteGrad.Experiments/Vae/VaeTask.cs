@@ -14,9 +14,10 @@ namespace DiscreteGrad.Experiments.Vae;
 /// the negative K-sample bound). After every epoch it evaluates: "train_nelbo" = the mean of the step losses over the epoch
 /// (the running training loss the reference prints, "Average loss"), and on the test images "test_nelbo" = the mean of the
 /// single-sample -ELBO with z ~ q(.|x) drawn hard (independent of the estimator; averaged over
-/// <see cref="VaeConfig.TestSamples"/> draws), "test_bce", "test_kl".
+/// <see cref="VaeConfig.TestSamples"/> draws), "test_bce", "test_kl". The baselines' running statistics (REINFORCE, NVIL)
+/// go into checkpoints through the extra-state hook, so a resumed run is bit-identical to an uninterrupted one.
 /// </summary>
-public sealed class VaeTask : ITrainingTask
+public sealed class VaeTask : ITrainingTask, IDisposable
 {
     private readonly VaeConfig _config;
     private readonly VaeData _data;
@@ -25,11 +26,17 @@ public sealed class VaeTask : ITrainingTask
     private readonly Tensor? _testTargets;
     private readonly long _stepsPerEpoch;
     private readonly EpochBatches _batches;
+    private readonly Device _device;
+    private readonly bool _ownsData;
     private double _epochSum;
     private long _epochCount;
 
-    /// <summary>Builds the model, objective and optimiser; <paramref name="data"/> is shared, not owned.</summary>
-    public VaeTask(VaeConfig config, VaeData data)
+    /// <summary>Builds the model, objective and optimiser on <paramref name="device"/> (default: the data's).</summary>
+    /// <param name="config">The run.</param>
+    /// <param name="data">The images, on <paramref name="device"/>.</param>
+    /// <param name="device">Where the model lives (null: where <paramref name="data"/> lives).</param>
+    /// <param name="ownsData">Dispose <paramref name="data"/> with the task (false: it is shared).</param>
+    public VaeTask(VaeConfig config, VaeData data, Device? device = null, bool ownsData = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(data);
@@ -38,12 +45,14 @@ public sealed class VaeTask : ITrainingTask
             throw new ArgumentException($"data holds {data.Train.shape[0]} / {data.Test.shape[0]} images; the configuration asks for {config.TrainExamples} / {config.TestExamples}.", nameof(data));
         _config = config;
         _data = data;
+        _device = device ?? data.Train.device;
+        _ownsData = ownsData;
         _noise = new Generator((ulong)config.Seed);
         _binarize = new Generator((ulong)(config.Seed * 7919L + 17));
         // The initial weights come from TorchSharp's global generator (seeded, under a process-wide lock).
         _module = SeededInitialisation.Build(config.Seed, () =>
             new VaeWithObjective(new CategoricalVae(config.Categories, config.Latents), new VaeObjective(config, _noise)));
-        _module.to(torch.device(config.Device));
+        _module.to(_device);
         Optimizer = config.Optimizer == VaeOptimizer.RAdam
             ? optim.RAdam(_module.parameters(), config.LearningRate)
             : optim.Adam(_module.parameters(), config.LearningRate);
@@ -94,7 +103,7 @@ public sealed class VaeTask : ITrainingTask
         ["test examples"] = I(_config.TestExamples),
         ["test samples"] = I(_config.TestSamples),
         ["seed"] = I(_config.Seed),
-        ["device"] = _config.Device,
+        ["device"] = _device.type == DeviceType.CPU ? "cpu" : _device.ToString(),
         ["torch threads"] = I(torch.get_num_threads()),
     };
 
@@ -170,7 +179,27 @@ public sealed class VaeTask : ITrainingTask
     }
 
     /// <inheritdoc />
-    public void OnRestored(long stepsDone) => _module.Objective.RestoreBaselineState();
+    public void OnRestored(long stepsDone) { }
+
+    /// <summary>The baselines' running statistics ("baseline": see <see cref="VaeObjective.GetBaselineState"/>); empty for
+    /// the estimators that keep none.</summary>
+    public IReadOnlyDictionary<string, Tensor> GetExtraState() =>
+        _module.Objective.GetBaselineState() is { } state ? new Dictionary<string, Tensor> { ["baseline"] = state } : new Dictionary<string, Tensor>();
+
+    /// <inheritdoc />
+    public void SetExtraState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.TryGetValue("baseline", out var t)) _module.Objective.SetBaselineState(t);
+    }
+
+    /// <summary>Frees the batch order, the test binarisation and, when owned, the data.</summary>
+    public void Dispose()
+    {
+        _batches.Dispose();
+        _testTargets?.Dispose();
+        if (_ownsData) _data.Dispose();
+    }
 
     private static string I(double x) => x.ToString(CultureInfo.InvariantCulture);
 }

@@ -25,13 +25,4 @@ public static class WarcraftMethods
         WarcraftMethod.Direct => "direct CNN",
         _ => m.ToString(),
     };
-
-    /// <summary>Parses a command-line name; ArgumentException naming <paramref name="paramName"/> otherwise.</summary>
-    public static WarcraftMethod Parse(string text, string paramName) => text.Trim().ToLowerInvariant() switch
-    {
-        "imle" => WarcraftMethod.Imle,
-        "aimle" => WarcraftMethod.Aimle,
-        "direct" => WarcraftMethod.Direct,
-        _ => throw new ArgumentException($"{paramName}: unknown method '{text}'; allowed: imle, aimle, direct.", paramName),
-    };
 }

@@ -21,7 +21,7 @@ namespace DiscreteGrad.Experiments.Warcraft;
 /// <para>Evaluation (no noise): the path of Dijkstra on the predicted costs, scored by <see cref="PathMetrics"/> on the
 /// validation and test maps. Batch order of epoch e: a permutation from a generator seeded by (seed, e).</para>
 /// </summary>
-public sealed class WarcraftTask : ITrainingTask
+public sealed class WarcraftTask : ITrainingTask, IDisposable
 {
     private const int EvalChunk = 500;
     private readonly WarcraftConfig _config;
@@ -35,9 +35,14 @@ public sealed class WarcraftTask : ITrainingTask
     private readonly Device _device;
     private readonly long _stepsPerEpoch;
     private readonly EpochBatches _batches;
+    private readonly bool _ownsData;
 
-    /// <summary>Builds the model and optimiser; the datasets are shared, not owned.</summary>
-    public WarcraftTask(WarcraftConfig config, WarcraftDataset train, WarcraftDataset validation, WarcraftDataset test)
+    /// <summary>
+    /// Builds the model (on <paramref name="device"/>, default the CPU) and optimiser; the datasets (on the CPU) are shared
+    /// unless <paramref name="ownsData"/>, then <see cref="Dispose"/> disposes them.
+    /// </summary>
+    public WarcraftTask(WarcraftConfig config, WarcraftDataset train, WarcraftDataset validation, WarcraftDataset test,
+        Device? device = null, bool ownsData = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -51,7 +56,8 @@ public sealed class WarcraftTask : ITrainingTask
         _train = train;
         _validation = validation;
         _test = test;
-        _device = torch.device(config.Device);
+        _ownsData = ownsData;
+        _device = device ?? torch.CPU;
         _noise = new Generator((ulong)config.Seed * 7919UL + 17);
         _model = SeededInitialisation.Build(config.Seed, () => new WarcraftNet(config));
         _model.to(_device);
@@ -114,7 +120,7 @@ public sealed class WarcraftTask : ITrainingTask
             _ => "none (BCE on path logits)",
         },
         ["seed"] = I(_config.Seed),
-        ["device"] = _config.Device,
+        ["device"] = DeviceNames.Of(_device),
         ["torch threads"] = I(torch.get_num_threads()),
     };
 
@@ -241,6 +247,33 @@ public sealed class WarcraftTask : ITrainingTask
     {
         ApplyLearningRate(stepsDone);
         if (_adaptive is not null) _adaptive.LoadState(_model.TargetState.Read());
+    }
+
+    /// <summary>
+    /// Writes two pictures of test map <paramref name="example"/> into <paramref name="directory"/>: <c>map.png</c>, its
+    /// image, and <c>paths.png</c>, the image with the true path and the model's noise-free path.
+    /// </summary>
+    public void SaveExamplePictures(string directory, int example = 0)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (example < 0 || example >= _test.Count)
+            throw new ArgumentOutOfRangeException(nameof(example), example, $"example must be in [0, {_test.Count - 1}] (got {example}).");
+        using var scope = torch.NewDisposeScope();
+        var image = _test.Images[example].reshape(-1).data<byte>().ToArray();
+        var truePath = _test.Paths[example].reshape(-1).to(ScalarType.Float64).data<double>().ToArray();
+        MapImage.SavePng(Path.Combine(directory, "map.png"), image, _config.Size, _config.PatchSize);
+        var z = PredictPaths(_test.FloatImages(torch.tensor(new long[] { example })))[0];
+        var predicted = z.reshape(-1).to(ScalarType.Float64).data<double>().ToArray();
+        MapImage.SavePng(Path.Combine(directory, "paths.png"), image, _config.Size, _config.PatchSize, truePath: truePath, predictedPath: predicted);
+    }
+
+    /// <summary>Disposes the datasets when the task owns them.</summary>
+    public void Dispose()
+    {
+        if (!_ownsData) return;
+        _train.Dispose();
+        _validation.Dispose();
+        _test.Dispose();
     }
 
     private void ApplyLearningRate(long step)

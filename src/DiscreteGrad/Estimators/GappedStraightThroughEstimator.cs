@@ -6,9 +6,12 @@ namespace DiscreteGrad.Estimators;
 /// <summary>
 /// Gapped straight-through (GST, Fan et al., ICML 2022), as in the ReinMax paper's GST-1.0 baseline.
 /// <para>D ~ Cat(softmax(theta)); t = sg(theta); move = (max t - t) * D; move2 = relu(t - max t + gap) * (1 - D);
-/// m = theta + move - move2; m -= mean(m); p = softmax(m / tau); out = D + p - sg(p).</para>
+/// m = theta + move - move2; p = softmax(m / tau); out = D + p - sg(p).</para>
 /// The detached moves push the sampled category to the top and every other category at least <c>gap</c> below it, so the
 /// gradient is that of a softmax consistent with the sample.
+/// <para>The reference also centres m (m -= mean(m)) before the softmax. Softmax is shift-invariant, so that changes
+/// neither p nor its gradient, and it is left out: with masked logits (entries of -1e9 that stand for excluded
+/// categories) the mean is of the order of -1e9, and m - mean(m) would lose every digit of the other entries in float32.</para>
 /// </summary>
 internal static class GappedStraightThroughEstimator
 {
@@ -29,7 +32,6 @@ internal static class GappedStraightThroughEstimator
             shift = move - move2;
         }
         var m = logits + shift;
-        m = m - m.mean(new long[] { -1 }, keepdim: true);
         var p = tau == 1.0 ? m.softmax(-1) : (m / tau).softmax(-1);
         var value = d + (p - p.detach());
         return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);

@@ -1,4 +1,5 @@
 using DiscreteGrad.Experiments.BernoulliVae;
+using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.ScoreFunction;
 using DiscreteGrad.Tests.ScoreFunction;
 using TorchSharp;
@@ -192,6 +193,38 @@ public sealed class BernoulliVaeTests
             var b = Losses();
             Assert.All(a, v => Assert.True(double.IsFinite(v) && v > 0));
             Assert.Equal(a, b);
+        }
+    }
+
+    [Fact]
+    public void A_resumed_nvil_run_is_bit_identical_because_its_running_statistics_are_checkpointed()
+    {
+        var rng = new Random(5);
+        var train = torch.tensor(Enumerable.Range(0, 100 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 100, Pixels }, ScalarType.Byte);
+        var test = torch.tensor(Enumerable.Range(0, 20 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 20, Pixels }, ScalarType.Byte);
+        using var data = new BernoulliVaeData(train, test, 1, torch.CPU);
+        var config = new BernoulliVaeConfig
+        {
+            Estimator = BernoulliVaeEstimator.Nvil, Evaluations = 2, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 20, Epochs = 2, NvilHidden = 3,
+        };
+        string dir = Directory.CreateTempSubdirectory("dg-bvae-").FullName;
+        try
+        {
+            var straight = new BernoulliVaeTask(config, data);
+            var a = ExperimentRunner.Run(straight, new RunnerOptions(Path.Combine(dir, "a"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false));
+            ExperimentRunner.Run(new BernoulliVaeTask(config, data), new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, StopAtStep: 7));
+            Assert.True(File.Exists(Path.Combine(CheckpointStore.Latest(Path.Combine(dir, "b"))!, "extra.bin")));
+            var resumed = new BernoulliVaeTask(config, data);
+            var b = ExperimentRunner.Run(resumed, new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, Resume: true));
+            Assert.Equal(7, b.StartStep);
+            Assert.Equal(a.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]), b.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]));
+            Assert.Equal(a.FinalEval["test_neg_elbo"], b.FinalEval["test_neg_elbo"]);
+            Assert.Equal(straight.GetExtraState()["nvil"].data<double>().ToArray(), resumed.GetExtraState()["nvil"].data<double>().ToArray());
+            Assert.Empty(new BernoulliVaeTask(config with { Estimator = BernoulliVaeEstimator.ReinMax }, data).GetExtraState());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
         }
     }
 }

@@ -1,4 +1,6 @@
 using DiscreteGrad.Experiments.Figures;
+using DiscreteGrad.Experiments.Runner;
+using DiscreteGrad.Experiments.Runner.Backends;
 using DiscreteGrad.Sampling;
 using TorchSharp;
 using Xunit;
@@ -6,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests.Experiments;
 
-public class FiguresTests
+public sealed class FiguresTests : IDisposable
 {
     // ---- figure-beta-toy -------------------------------------------------------------------------------------------
 
@@ -192,5 +194,84 @@ public class FiguresTests
         int best = Array.IndexOf(results.Scores, results.Scores.Max());
         Assert.Equal(1.0, low.Tempered[best]);
         Assert.Equal(1.0, low.MeanSoft.Sum(), 9);
+    }
+
+    // ---- the three figures as one-cell grid experiments -----------------------------------------------------------
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("dg-fig-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static Dictionary<string, string> Given(params (string Key, string Value)[] kv) => kv.ToDictionary(x => x.Key, x => x.Value);
+
+    /// <summary>Each figure with tiny settings, the files its cell writes and a line its report section must hold.</summary>
+    public static TheoryData<string> Figures => new() { "figure-beta-toy", "figure-simplex", "figure-temperature" };
+
+    private static (IExperiment Experiment, Dictionary<string, string> Given, string[] Files, string Section) Tiny(string name) => name switch
+    {
+        "figure-beta-toy" => (new FigureBetaToyExperiment(), Given(("betas", "0,2"), ("runs", "4"), ("steps", "20")),
+            new[] { "curves.csv", "summary.csv" }, @"| β | \|dL/dθ\| early |"),
+        "figure-simplex" => (new FigureSimplexExperiment(), Given(("taus", "1,0.1"), ("betas", "0,4"), ("samples", "50")),
+            new[] { "samples.csv", "summary.csv" }, "| row | τ | β | mean max p |"),
+        _ => (new FigureTemperatureExperiment(), Given(("categories", "4"), ("samples", "100"), ("taus", "0.1,10")),
+            new[] { "distributions.csv", "summary.csv" }, "| τ | TV(mean soft, softmax) |"),
+    };
+
+    [Theory]
+    [MemberData(nameof(Figures))]
+    public void A_figure_runs_as_one_cell_in_process_and_its_report_shows_the_figure_the_table_and_the_reading(string name)
+    {
+        var (experiment, given, files, section) = Tiny(name);
+        string grid = Path.Combine(_dir, name);
+        var cells = experiment.Plan(given, null);
+        var cell = Assert.Single(cells);
+        Assert.Equal("run", cell.Key);
+        var (launch, outcomes) = GridRunner.Run(experiment, cells, new GridOptions(grid, $"discretegrad {name}"), new InProcessBackend(new[] { experiment }));
+        Assert.True(launch.Completed);
+        var o = Assert.Single(outcomes);
+        Assert.Equal("done", o.State);
+        foreach (var f in files.Append(name + ".png").Append(FigureOutput.ResultFile)) Assert.True(File.Exists(Path.Combine(o.Directory, f)), f);
+        // The table: one row, every declared metric filled from the cell's eval record.
+        var (header, rows) = GridReport.Table(experiment, outcomes);
+        Assert.Equal(2 + experiment.Metrics.Count, header.Length);
+        Assert.All(Assert.Single(rows).Skip(2), v => Assert.NotEqual("-", v));
+        // The report: the cell's figure copied beside report.md and linked, the section's table and reading.
+        GridReport.Write(experiment, grid, Path.Combine(_dir, "docs", name + "-tiny.md"));
+        string md = File.ReadAllText(Path.Combine(grid, "report.md"));
+        Assert.StartsWith("# Figure: ", md);
+        Assert.Contains($"]({name}.png)", md);
+        Assert.Contains(section, md);
+        Assert.Contains("Reading (computed from the table)", md);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(o.Directory, name + ".png")), File.ReadAllBytes(Path.Combine(grid, name + ".png")));
+        // With --docs the figure is named after the markdown file.
+        Assert.Contains($"]({name}-tiny.png)", File.ReadAllText(Path.Combine(_dir, "docs", name + "-tiny.md")));
+        Assert.True(File.Exists(Path.Combine(_dir, "docs", name + "-tiny.png")));
+    }
+
+    /// <summary>What the beta toy's cell keeps for its report is exactly what the computation gives.</summary>
+    [Fact]
+    public void The_beta_toy_cell_keeps_the_summaries_of_the_computation()
+    {
+        var experiment = new FigureBetaToyExperiment();
+        string grid = Path.Combine(_dir, "beta");
+        var cells = experiment.Plan(Given(("betas", "0,1"), ("runs", "3"), ("steps", "30"), ("seed", "4")), null);
+        var (_, outcomes) = GridRunner.Run(experiment, cells, new GridOptions(grid), new InProcessBackend(new IExperiment[] { experiment }));
+        var kept = FigureOutput.ReadResult<BetaToySummary[]>(outcomes[0].Directory);
+        var direct = BetaToy.Run(new BetaToyConfig { Betas = new[] { 0.0, 1.0 }, Runs = 3, Steps = 30, Seed = 4 }).Select(BetaToy.Summarize).ToArray();
+        Assert.Equal(direct, kept);
+        Assert.Equal(direct[1].LateGradMean / direct[0].LateGradMean, outcomes[0].FinalEval["late_grad_ratio"]);
+    }
+
+    [Fact]
+    public void Bad_figure_settings_are_one_line_naming_the_option_and_the_allowed_range()
+    {
+        string Error(IExperiment e, params (string, string)[] kv) => Assert.Throws<SettingException>(() => e.Plan(Given(kv), null)).Message;
+        Assert.Equal("--betas must be a finite number in [0, 1000] (got '-1').", Error(new FigureBetaToyExperiment(), ("betas", "0,-1")));
+        Assert.Equal("--betas: 1 is listed twice.", Error(new FigureBetaToyExperiment(), ("betas", "1,0,1")));
+        Assert.Equal("--steps must be an integer in [1, 10000000] (got '0').", Error(new FigureBetaToyExperiment(), ("steps", "0")));
+        Assert.Equal("--theta: must list exactly 3 logits (got 2).", Error(new FigureSimplexExperiment(), ("theta", "1,2")));
+        Assert.Equal("--threshold must be a finite number in [0.3333333333333333, 0.999999] (got '0.2').", Error(new FigureSimplexExperiment(), ("threshold", "0.2")));
+        Assert.Equal("--taus must be a finite number in (0, 1000000] (got '0').", Error(new FigureTemperatureExperiment(), ("taus", "1,0")));
+        Assert.Equal("--categories must be an integer in [2, 10000] (got '1').", Error(new FigureTemperatureExperiment(), ("categories", "1")));
     }
 }

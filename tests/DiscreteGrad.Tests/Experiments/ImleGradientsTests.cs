@@ -1,11 +1,18 @@
 using DiscreteGrad.Experiments.ImleGradients;
 using DiscreteGrad.Imle;
+using DiscreteGrad.Experiments.Runner;
+using DiscreteGrad.Experiments.Runner.Backends;
 using TorchSharp;
 
 namespace DiscreteGrad.Tests.Experiments;
 
-public class ImleGradientsTests
+public sealed class ImleGradientsTests : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("dg-imle-").FullName;
+    private static readonly ImleGradientsExperiment Experiment = new();
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
     private static readonly double[] Theta4 = { 0.3, -1.2, 0.8, 0.05 };
     private static readonly double[] B4 = { 0.9, 0.1, 1.4, 0.5 };
 
@@ -64,7 +71,7 @@ public class ImleGradientsTests
     {
         // ||z||^2 = k for every state, so E[L] = k + |b|^2 - 2 <mu, b> and grad E = -2 Cov(z) b: two independent routes.
         using var f = new KSubsetFamily(10, 5);
-        var (theta, b) = ImleGradientsExperiment.Problem(10, 7);
+        var (theta, b) = ImleGradientsStudy.Problem(10, 7);
         var mu = f.Marginals(theta);
         double expected = 5 + b.Sum(x => x * x) - 2 * mu.Zip(b, (m, y) => m * y).Sum();
         var (value, grad) = f.ExpectedLoss(theta, b);
@@ -102,7 +109,7 @@ public class ImleGradientsTests
     {
         using var f = new KSubsetFamily(6, 3);
         var est = new TopKGradientEstimator(f);
-        var (theta, b) = ImleGradientsExperiment.Problem(6, 3);
+        var (theta, b) = ImleGradientsStudy.Problem(6, 3);
         var gen = new torch.Generator(5);
         var adaptive = new AdaptiveImleTarget(1, 1e-3, 0.5);
         foreach (var m in GradientMethods.Estimators)
@@ -141,9 +148,9 @@ public class ImleGradientsTests
     {
         using var f = new KSubsetFamily(6, 3);
         var est = new TopKGradientEstimator(f);
-        var (theta, b) = ImleGradientsExperiment.Problem(6, 0);
+        var (theta, b) = ImleGradientsStudy.Problem(6, 0);
         var config = new ImleGradientsConfig { SgdSteps = 30, SgdLearningRate = 0.05, SgdMomentum = 0 };
-        var gap = ImleGradientsExperiment.Optimise(f, est, GradientMethod.Exact, theta, b, f.MinimumLoss(b), config,
+        var gap = ImleGradientsStudy.Optimise(f, est, GradientMethod.Exact, theta, b, f.MinimumLoss(b), config,
             new AdaptiveImleTarget(), new torch.Generator(0));
         Assert.Equal(31, gap.Length);
         Assert.All(gap, x => Assert.True(x >= -1e-12));
@@ -151,68 +158,134 @@ public class ImleGradientsTests
         Assert.True(gap[^1] < gap[0]);
     }
 
-    [Fact]
-    public void A_tiny_study_fills_every_table_and_writes_its_files()
+    private static Dictionary<string, string> Given(params (string Key, string Value)[] kv) => kv.ToDictionary(x => x.Key, x => x.Value);
+
+    /// <summary>A tiny study: 4 choose 2, three seeds, lambdas 0.1 and 1, eight samples, three SGD steps, two runs.</summary>
+    private static readonly (string, string)[] Tiny =
     {
-        var config = new ImleGradientsConfig
-        {
-            Cases = new[] { (4, 2) }, Seeds = 3, Lambdas = new[] { 0.1, 1.0 }, Samples = 8, WarmupSteps = 2, SgdSteps = 3, SgdRepeats = 2,
-        };
-        var cases = ImleGradientsExperiment.Run(config);
-        var c = Assert.Single(cases);
-        Assert.Equal(GradientMethods.Estimators.Length, c.Cosine.Count);
-        foreach (var r in c.Cosine)
-        {
-            Assert.Equal(GradientMethods.UsesFixedLambda(r.Method) ? 2 : 1, r.Values.GetLength(0));
-            Assert.Equal(3, r.Values.GetLength(1));
-            foreach (var v in r.Values) Assert.InRange(v, -1 - 1e-12, 1 + 1e-12);
-        }
-        Assert.Equal(GradientMethods.Estimators.Length + 1, c.Sgd.Count);
-        Assert.All(c.Sgd, s => Assert.Equal(4, s.Gap.GetLength(1)));
-        var dir = Path.Combine(Path.GetTempPath(), "imle-gradients-test-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var files = ImleGradientsReport.WriteAll(config, cases, dir, Path.Combine(dir, "docs", "imle.md"), "discretegrad imle-gradients", 1.0);
-            Assert.All(files, p => Assert.True(File.Exists(p), p));
-            var md = File.ReadAllText(Path.Combine(dir, "docs", "imle.md"));
-            Assert.Contains("AIMLE central", md);
-            Assert.Contains("imle-n4-k2.png", md);
-            Assert.True(File.Exists(Path.Combine(dir, "docs", "imle-n4-k2.png")));
-            Assert.Contains("Reading", md);
-        }
-        finally { Directory.Delete(dir, true); }
+        ("cases", "4x2"), ("seeds", "3"), ("lambda-min", "0.1"), ("lambda-max", "1"), ("lambdas-per-decade", "1"), ("samples", "8"),
+        ("warmup", "2"), ("sgd-steps", "3"), ("sgd-runs", "2"),
+    };
+
+    private (IReadOnlyList<CellOutcome> Outcomes, string Grid) RunGrid(string name, params (string, string)[] extra)
+    {
+        string grid = Path.Combine(_dir, name);
+        var cells = Experiment.Plan(Given(Tiny.Concat(extra).ToArray()), null);
+        var (launch, outcomes) = GridRunner.Run(Experiment, cells, new GridOptions(grid, "discretegrad imle-gradients"), new InProcessBackend(new IExperiment[] { Experiment }));
+        Assert.True(launch.Completed);
+        Assert.All(outcomes, o => Assert.Equal("done", o.State));
+        return (outcomes, grid);
     }
 
     [Fact]
-    public void Bad_settings_are_rejected_naming_the_setting()
+    public void A_tiny_grid_of_every_method_runs_in_process_and_reports_its_table_figure_and_reading()
     {
-        Assert.Equal("Seeds", Assert.ThrowsAny<ArgumentException>(() => new ImleGradientsConfig { Seeds = 0 }.Validate()).ParamName);
-        Assert.Equal("Cases", Assert.ThrowsAny<ArgumentException>(() => new ImleGradientsConfig { Cases = new[] { (5, 5) } }.Validate()).ParamName);
-        Assert.Equal("Lambdas", Assert.ThrowsAny<ArgumentException>(() => new ImleGradientsConfig { Lambdas = new[] { 0.0 } }.Validate()).ParamName);
+        var (outcomes, grid) = RunGrid("all");
+        Assert.Equal(GradientMethods.Estimators.Length, outcomes.Count);
+        foreach (var o in outcomes)
+        {
+            var r = ImleGradientsExperiment.ReadCell(o.Directory);
+            bool fixedLambda = GradientMethods.UsesFixedLambda(r.Method);
+            Assert.Equal(fixedLambda ? new[] { 0.1, 1.0 } : Array.Empty<double>(), r.Lambdas);
+            Assert.Equal(fixedLambda ? 2 : 1, r.Cosine.Count);
+            Assert.All(r.Cosine, c => Assert.InRange(c.Mean, -1 - 1e-12, 1 + 1e-12));
+            Assert.Equal(r.Method is GradientMethod.AimleForward or GradientMethod.AimleCentral, r.AimleLambda is not null);
+            Assert.Equal(4, r.Gap.Count);                                  // steps 0 .. 3
+            Assert.All(r.ExactGap, g => Assert.Equal(0, g.Se));            // the exact gradient draws no noise
+            var cosine = File.ReadAllLines(Path.Combine(o.Directory, "cosine.csv"));
+            Assert.Equal(1 + r.Cosine.Count, cosine.Length);
+            Assert.Equal(1 + 2 * 4, File.ReadAllLines(Path.Combine(o.Directory, "sgd.csv")).Length);
+            // The table's number is the cell's best cosine.
+            Assert.Equal(r.Best.Cosine.Mean, o.FinalEval["cosine"]);
+        }
+        // Every cell of a case starts SGD from the same problem, so the exact-gradient curve is the same in all of them.
+        var exact = outcomes.Select(o => ImleGradientsExperiment.ReadCell(o.Directory).ExactGap).ToList();
+        Assert.All(exact, e => Assert.Equal(exact[0], e));
+        var (header, rows) = GridReport.Table(Experiment, outcomes);
+        Assert.Equal(new[] { "run", "cells", "cosine (best λ)", "cosine SE", "best λ", "AIMLE λ", "final gap", "final gap SE", "exact-gradient final gap" }, header);
+        Assert.Equal(GradientMethods.Estimators.Select(m => $"n = 4, k = 2, {GradientMethods.Label(m)}"), rows.Select(r => r[0]));
+        Assert.Equal("-", rows.Single(r => r[0].EndsWith("STE", StringComparison.Ordinal))[4]);     // STE has no lambda
+        GridReport.Write(Experiment, grid, Path.Combine(_dir, "docs", "imle.md"));
+        var md = File.ReadAllText(Path.Combine(grid, "report.md"));
+        Assert.Contains("## n = 4, k = 2 (6 states)", md);
+        Assert.Contains("![n = 4, k = 2](imle-gradients-n4-k2.png)", md);
+        Assert.Contains("| λ | I-MLE forward | I-MLE central |", md);
+        Assert.Contains("Reading (computed from the tables)", md);
+        Assert.Contains("- I-MLE central beats I-MLE forward at ", md);
+        Assert.True(File.Exists(Path.Combine(grid, "imle-gradients-n4-k2.png")));
+        Assert.Contains("](imle-n4-k2.png)", File.ReadAllText(Path.Combine(_dir, "docs", "imle.md")));   // named after the markdown file
+        Assert.True(File.Exists(Path.Combine(_dir, "docs", "imle-n4-k2.png")));
+    }
+
+    /// <summary>A method's cell draws the same noise whatever else the grid holds, so it is the same alone or among others.</summary>
+    [Fact]
+    public void A_methods_cell_does_not_depend_on_the_other_methods_of_the_grid()
+    {
+        var (alone, _) = RunGrid("alone", ("methods", "aimle-central"));
+        var (among, _) = RunGrid("among", ("methods", "ste,aimle-central"));
+        string Result(CellOutcome o) => File.ReadAllText(Path.Combine(o.Directory, ImleGradientsExperiment.ResultFile)).Split("\"Seconds\"")[0];
+        Assert.Equal(Result(alone.Single()), Result(among.Single(o => o.Cell.Key == "case-4x2_method-aimle-central")));
+        Assert.Equal(File.ReadAllText(Path.Combine(alone[0].Directory, "cosine.csv")), File.ReadAllText(Path.Combine(among[1].Directory, "cosine.csv")));
+        Assert.Equal(File.ReadAllText(Path.Combine(alone[0].Directory, "sgd.csv")), File.ReadAllText(Path.Combine(among[1].Directory, "sgd.csv")));
+    }
+
+    /// <summary>
+    /// The exact expected loss is the same whatever the alignment of the managed arrays it reads (the family copies them
+    /// into libtorch's aligned memory before the matrix product), so a cell's numbers do not depend on what the process
+    /// allocated before it.
+    /// </summary>
+    [Fact]
+    public void The_exact_expected_loss_does_not_depend_on_the_alignment_of_the_arrays()
+    {
+        var (theta, b) = ImleGradientsStudy.Problem(10, 0);
+        var values = new List<(double, double[])>();
+        for (int pad = 0; pad < 8; pad++)
+        {
+            var padding = new byte[pad * 8 + 1];                           // shifts the next allocations by 8-byte steps
+            var t = theta.ToArray();
+            using var f = new KSubsetFamily(10, 5);
+            values.Add(f.ExpectedLoss(t, b));
+            GC.KeepAlive(padding);
+        }
+        Assert.All(values, v => Assert.Equal(values[0].Item1, v.Item1));
+        Assert.All(values, v => Assert.Equal(values[0].Item2, v.Item2));
+    }
+
+    [Fact]
+    public void Bad_settings_are_one_line_naming_the_option_and_the_allowed_range()
+    {
+        string Error(params (string, string)[] kv) => Assert.Throws<SettingException>(() => Experiment.Plan(Given(kv), null)).Message;
+        Assert.Equal("--seeds must be an integer in [1, 100000] (got '0').", Error(("seeds", "0")));
+        Assert.Equal("--cases: '5x5' is not NxK with 2 <= N <= 24 and 1 <= K < N (e.g. 20x10).", Error(("cases", "10x5,5x5")));
+        Assert.Equal("--methods: unknown value 'exact'; allowed: imle-forward, imle-central, aimle-forward, aimle-central, ste, sfe-exact, sfe-pam.",
+            Error(("methods", "exact")));
+        Assert.Equal("--lambda-min must be a finite number in (0, 1000000] (got '0').", Error(("lambda-min", "0")));
+        // Cross-setting checks name the option.
+        Assert.Equal("--lambda-max: must be >= --lambda-min = 1 (got 0.5).", Error(("lambda-min", "1"), ("lambda-max", "0.5")));
+        Assert.Equal("--sgd-momentum: must be < 1 (got 1).", Error(("sgd-momentum", "1")));
         Assert.Equal("k", Assert.ThrowsAny<ArgumentException>(() => new KSubsetFamily(4, 5)).ParamName);
         using var f = new KSubsetFamily(4, 2);
         Assert.Equal("theta", Assert.ThrowsAny<ArgumentException>(() => f.Probabilities(new double[3])).ParamName);
     }
 
     [Fact]
-    public void A_method_subset_runs_only_those_methods_and_keys_round_trip()
+    public void The_declaration_defaults_to_both_cases_and_every_method_and_keys_round_trip()
     {
-        var config = new ImleGradientsConfig
-        {
-            Cases = new[] { (4, 2) }, Methods = new[] { GradientMethod.AimleCentral, GradientMethod.StraightThrough }, Seeds = 2,
-            Lambdas = new[] { 1.0 }, Samples = 4, WarmupSteps = 1, SgdSteps = 2, SgdRepeats = 1,
-        };
-        var c = Assert.Single(ImleGradientsExperiment.Run(config));
-        Assert.Equal(new[] { GradientMethod.AimleCentral, GradientMethod.StraightThrough }, c.Cosine.Select(r => r.Method));
-        Assert.Equal(new[] { GradientMethod.AimleCentral, GradientMethod.StraightThrough, GradientMethod.Exact }, c.Sgd.Select(r => r.Method));
-        Assert.Equal(new[] { GradientMethod.AimleCentral }, c.AimleLambdas.Keys);
-        Assert.Contains("AIMLE central", ImleGradientsReport.Markdown(config, new[] { c }, "cmd", new[] { "x.png" }, 1));
+        var cells = Experiment.Plan(Given(), null);
+        Assert.Equal(2 * GradientMethods.Estimators.Length, cells.Count);
+        Assert.Equal("case-20x10_method-imle-forward", cells[0].Key);
+        Assert.Equal("case-10x5_method-sfe-pam", cells[^1].Key);
+        var config = GridSpec<ImleGradientsConfig>.FromSettings(cells[^1].Settings);
+        Assert.Equal((10, 5, GradientMethod.ScoreFunctionPam), (config.N, config.K, config.Method));
+        // The default lambda grid: 17 points, 4 per decade, from 1e-2 to 1e2.
+        Assert.Equal(17, config.Lambdas.Count);
+        Assert.Equal(0.01, config.Lambdas[0]);
+        Assert.Equal(100, config.Lambdas[^1], 12);
         foreach (var m in Enum.GetValues<GradientMethod>())
         {
             Assert.True(GradientMethods.TryParse(GradientMethods.Key(m), out var back));
             Assert.Equal(m, back);
         }
         Assert.False(GradientMethods.TryParse("nope", out _));
-        Assert.Equal("Methods", Assert.ThrowsAny<ArgumentException>(() => (config with { Methods = new[] { GradientMethod.Exact } }).Validate()).ParamName);
     }
 }

@@ -121,23 +121,24 @@ public sealed class KSubsetVaeTests : IDisposable
     }
 
     [Fact]
-    public void Config_validation_names_the_parameter()
+    public void Config_validation_names_the_option_and_for_k_above_categories_the_property()
     {
         void Bad(KSubsetVaeConfig c, string name) => Assert.Equal(name, Assert.ThrowsAny<ArgumentException>(c.Validate).ParamName);
         var ok = Small();
         ok.Validate();
-        Bad(ok with { Samples = 0 }, nameof(KSubsetVaeConfig.Samples));
+        Bad(ok with { Samples = 0 }, "--samples");
         Bad(ok with { K = 6 }, nameof(KSubsetVaeConfig.K));
-        Bad(ok with { K = 0 }, nameof(KSubsetVaeConfig.K));
-        Bad(ok with { Blocks = 0 }, nameof(KSubsetVaeConfig.Blocks));
-        Bad(ok with { Categories = 1 }, nameof(KSubsetVaeConfig.Categories));
-        Bad(ok with { Lambda = 0 }, nameof(KSubsetVaeConfig.Lambda));
-        Bad(ok with { LearningRate = double.NaN }, nameof(KSubsetVaeConfig.LearningRate));
-        Bad(ok with { NoiseTemperature = -1 }, nameof(KSubsetVaeConfig.NoiseTemperature));
-        Bad(ok with { AimleStep = 0 }, nameof(KSubsetVaeConfig.AimleStep));
-        Bad(ok with { IntermediateTestExamples = 21 }, nameof(KSubsetVaeConfig.IntermediateTestExamples));
-        Bad(ok with { Epochs = 0 }, nameof(KSubsetVaeConfig.Epochs));
-        Bad(ok with { Device = "tpu" }, nameof(KSubsetVaeConfig.Device));
+        Bad(ok with { K = 0 }, "--k");
+        Bad(ok with { Blocks = 0 }, "--blocks");
+        Bad(ok with { Categories = 1 }, "--categories");
+        Bad(ok with { Lambda = 0 }, "--lambda");
+        Bad(ok with { LearningRate = double.NaN }, "--lr");
+        Bad(ok with { NoiseTemperature = -1 }, "--temperature");
+        Bad(ok with { AimleStep = 0 }, "--aimle-step");
+        Bad(ok with { Epochs = 0 }, "--epochs");
+        Bad(ok with { Method = (KSubsetMethod)5 }, "--methods");
+        // More intermediate test images than test images: the evaluation uses them all (as the old command clamped).
+        (ok with { IntermediateTestExamples = 21 }).Validate();
     }
 
     private static MnistDataset Dataset()

@@ -13,28 +13,7 @@ public sealed class MnistAdditionTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    /// <summary>Synthetic 28x28 "digits": digit d lights a 4x4 block at a position of its own, plus seeded noise.</summary>
-    private static LabeledImages Synthetic(int count, int seed)
-    {
-        var rng = new Random(seed);
-        var pixels = new byte[count * 784];
-        var labels = new byte[count];
-        for (int i = 0; i < count; i++)
-        {
-            int d = rng.Next(10);
-            labels[i] = (byte)d;
-            for (int p = 0; p < 784; p++) pixels[i * 784 + p] = (byte)rng.Next(40);
-            int r0 = 2 + (d / 5) * 12, c0 = 2 + (d % 5) * 5;
-            for (int r = 0; r < 4; r++) for (int c = 0; c < 4; c++) pixels[i * 784 + (r0 + r) * 28 + c0 + c] = 250;
-        }
-        return new LabeledImages(new IdxImages(pixels, count, 28, 28), labels);
-    }
-
-    private static MnistDataset Dataset()
-    {
-        var loc = new MnistLocation("/synthetic", MnistLocationSource.Option);
-        return new MnistDataset(Synthetic(600, 1), Synthetic(200, 2), new MnistFiles(loc, "a", "b", "c", "d"));
-    }
+    private static MnistDataset Dataset() => SyntheticMnist.Dataset();
 
     private static MnistAdditionConfig Small(AdditionScheme scheme) => new()
     {
@@ -173,11 +152,31 @@ public sealed class MnistAdditionTests : IDisposable
     }
 
     [Fact]
-    public void Bad_configuration_is_named()
+    public void Bad_configuration_is_named_by_its_option_and_a_cross_setting_check_by_its_property()
     {
-        Assert.Equal("Digits", Assert.ThrowsAny<ArgumentException>(() => (new MnistAdditionConfig { Digits = 1 }).Validate()).ParamName);
-        Assert.Equal("TauFloor", Assert.ThrowsAny<ArgumentException>(() => (new MnistAdditionConfig { TauFloor = 9 }).Validate()).ParamName);
-        Assert.Equal("--schemes", Assert.ThrowsAny<ArgumentException>(() => AdditionSchemes.Parse("nope", "--schemes")).ParamName);
-        Assert.Equal(AdditionScheme.TempMatchDropRes, AdditionSchemes.Parse("TempMatch-DropRes"));
+        Assert.Equal("--digits", Assert.ThrowsAny<ArgumentException>(() => new MnistAdditionConfig { Digits = 1 }.Validate()).ParamName);
+        Assert.Equal("TauFloor", Assert.ThrowsAny<ArgumentException>(() => new MnistAdditionConfig { TauFloor = 9 }.Validate()).ParamName);
+        var names = new AdditionSchemeNames();
+        Assert.False(names.TryParse("nope", out _));
+        Assert.True(names.TryParse("TempMatch-DropRes", out var scheme));
+        Assert.Equal(AdditionScheme.TempMatchDropRes, scheme);
+        Assert.Equal(new[] { "base", "tauann", "tempmatch", "dropres", "tempmatch-dropres" }, names.Allowed);
+        Assert.All(Enum.GetValues<AdditionScheme>(), s => Assert.True(names.TryParse(names.Format(s), out var back) && (AdditionScheme)back == s));
+    }
+
+    [Fact]
+    public void The_tau_floor_follows_tau_unless_given()
+    {
+        Assert.Equal(1.0, new MnistAdditionConfig().EffectiveTauFloor);
+        Assert.Equal(0.5, new MnistAdditionConfig { Tau = 0.5 }.EffectiveTauFloor);
+        Assert.Equal(0.25, new MnistAdditionConfig { Tau = 0.5, TauFloor = 0.25 }.EffectiveTauFloor);
+        // tau halves per schedule update (4 per epoch): without a floor it would be 0.5 / 2^4 after one epoch.
+        var cfg = Small(AdditionScheme.TauAnn) with { Tau = 0.5, TauAnnealRate = 0.5 };
+        using var pairs = new AdditionPairs(Dataset(), cfg, CPU);
+        var follows = new MnistAdditionTask(cfg, pairs);
+        var given = new MnistAdditionTask(cfg with { TauFloor = 0.25 }, pairs);
+        for (long s = 0; s < 6; s++) { follows.TrainStep(s); given.TrainStep(s); }
+        Assert.Equal(0.5, ((MnistAdditionModel)follows.Model).Digit.Node.Tau);
+        Assert.Equal(0.25, ((MnistAdditionModel)given.Model).Digit.Node.Tau);
     }
 }

@@ -33,12 +33,15 @@ public class GridSweepTests
     public void Random_maps_of_every_shape_and_batch_size_give_dijkstras_paths(GridNeighbourhood nb, ScalarType dtype)
     {
         var gen = new Generator(2024);
+        // An explicit Scalar kept alive by the using: an implicit one can be finalised by the GC while libtorch still reads
+        // it (TorchSharp 0.107 does not dispose implicit Scalars), which showed once as "Unknown scalar type" under load.
+        using var four = 4.0.ToScalar();
         foreach (var (h, w) in new[] { (12, 12), (18, 18), (30, 30), (7, 13), (13, 7), (1, 9), (9, 1), (2, 2), (1, 1) })
             foreach (int batch in new[] { 1, 3, 16, 19, 37 })
             {
                 AssertSameAsDijkstra(rand(new long[] { batch, h, w }, generator: gen).to(dtype), nb, what: "U[0, 1)");
                 // Wide range of magnitudes: rounding decides between near-equal paths.
-                AssertSameAsDijkstra(exp(randn(new long[] { batch, h, w }, generator: gen) * 4).to(dtype), nb, what: "log-normal");
+                AssertSameAsDijkstra(exp(randn(new long[] { batch, h, w }, generator: gen).mul(four)).to(dtype), nb, what: "log-normal");
             }
     }
 

@@ -139,8 +139,8 @@ public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGrid
 }
 
 /// <summary>
-/// Runs the cells one after another in this process (for tests and debugging; the libtorch thread count is then the
-/// process's). Failures are recorded per cell as with <see cref="LocalProcessBackend"/>.
+/// Runs the cells one after another in this process (for tests and debugging; libtorch's thread count stays the
+/// process's, and SIGTERM is not handled per cell). Failures are recorded per cell as with <see cref="LocalProcessBackend"/>.
 /// </summary>
 /// <param name="catalog">The experiments, to find the grid's by name.</param>
 public sealed class InProcessBackend(IReadOnlyList<IExperiment> catalog) : IGridBackend
@@ -151,7 +151,7 @@ public sealed class InProcessBackend(IReadOnlyList<IExperiment> catalog) : IGrid
         foreach (var c in cells)
         {
             if (cancel.IsCancellationRequested) break;
-            CellRunner.Run(catalog, grid, c.Index, stop: cancel, handleSignals: false);
+            CellRunner.Run(catalog, grid, c.Index, stop: cancel, ownsProcess: false);
             progress?.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c)));
         }
         return new GridLaunch(true, null);
