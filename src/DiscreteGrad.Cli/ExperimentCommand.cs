@@ -133,7 +133,8 @@ internal static class ExperimentCommand
                 });
         if (result.launch is null || !result.launch.Completed)
         {
-            AnsiConsole.MarkupLine(Markup.Escape(result.launch?.Message ?? "submitted"));
+            // Plain text, never wrapped: a dry run prints the whole array script, to be read or copied as it is.
+            Console.Out.WriteLine(result.launch?.Message ?? "submitted");
             AnsiConsole.MarkupLine($"Follow it with [bold]discretegrad status {Markup.Escape(outDir)}[/]; aggregate with [bold]discretegrad report {Markup.Escape(outDir)}[/].");
             return 0;
         }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DiscreteGrad.Experiments;
 using DiscreteGrad.Experiments.Runner;
+using DiscreteGrad.Experiments.Runner.Backends;
 using Spectre.Console;
 
 namespace DiscreteGrad.Cli;
@@ -13,10 +14,25 @@ internal static class RunCellCommand
     {
         var grid = new Argument<string>("GRID_DIR") { Description = "The grid folder (--out of the experiment command)." };
         var index = new Argument<int>("INDEX") { Description = "The cell's index (the Slurm array index)." };
-        var command = new Command("run-cell", "Run one cell of a grid in this process (the local and Slurm backends start this).") { grid, index };
+        var exitCode = new Option<int?>("--exit-code")
+        {
+            Description = "Do not run the cell: record that its process exited with this code (a crash or kill marks it failed, 75 a stop before its checkpoint preempted; the Slurm array script calls this).",
+            Hidden = true,
+        };
+        var log = new Option<string?>("--log") { Description = "With --exit-code: the file that holds the process's output.", Hidden = true };
+        var command = new Command("run-cell", "Run one cell of a grid in this process (the local and Slurm backends start this).") { grid, index, exitCode, log };
         command.Hidden = false;
         command.SetAction(CommandErrors.Guarded(pr =>
-            CellRunner.Run(ExperimentCatalog.All, pr.GetValue(grid)!, pr.GetValue(index), Console.Out), pr => null));
+        {
+            string dir = pr.GetValue(grid)!;
+            int i = pr.GetValue(index);
+            if (pr.GetValue(exitCode) is not int code) return CellRunner.Run(ExperimentCatalog.All, dir, i, Console.Out);
+            var file = GridFolder.Read(dir);
+            if (i < 0 || i >= file.Cells.Count) throw new SettingException("INDEX", $"INDEX must be in [0, {file.Cells.Count - 1}] for {dir} (got {i}).");
+            string cellDir = GridFolder.CellDirectory(dir, file.Cells[i]);
+            CellRunner.RecordExit(cellDir, code, pr.GetValue(log) ?? Path.Combine(cellDir, "cell.log"));
+            return 0;
+        }, pr => null));
         return command;
     }
 }
@@ -77,14 +93,28 @@ internal static class StatusCommand
             string dir = pr.GetValue(grid)!;
             var file = GridFolder.Read(dir);
             var table = new Table().Title(Markup.Escape($"{file.Experiment}: {dir}")).Border(TableBorder.Rounded);
-            foreach (var h in new[] { "index", "cell", "state", "steps", "message" }) table.AddColumn(h);
+            // A grid submitted to Slurm: each cell's task as squeue sees it (pending for resources, requeued, ...).
+            string? job = SlurmBackend.LatestJob(dir);
+            var queue = job is null ? null : SlurmBackend.QueueStates(job);
+            var headers = new List<string> { "index", "cell", "state", "steps", "message" };
+            if (queue is not null) headers.Insert(3, $"slurm job {job}");
+            foreach (var h in headers) table.AddColumn(h);
             var counts = new Dictionary<string, int>();
             foreach (var c in file.Cells)
             {
                 var s = GridFolder.ReadStatus(GridFolder.CellDirectory(dir, c));
                 counts[s.State] = counts.GetValueOrDefault(s.State) + 1;
-                table.AddRow(c.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(c.Label), Markup.Escape(s.State),
-                    s.TotalSteps > 0 ? $"{s.Steps}/{s.TotalSteps}" : s.Steps.ToString(CultureInfo.InvariantCulture), Markup.Escape(s.Message ?? ""));
+                var row = new List<string>
+                {
+                    c.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(c.Label), Markup.Escape(s.State),
+                    s.TotalSteps > 0 ? $"{s.Steps}/{s.TotalSteps}" : s.Steps.ToString(CultureInfo.InvariantCulture), Markup.Escape(s.Message ?? ""),
+                };
+                if (queue is not null)
+                {
+                    string task = queue.TryGetValue(c.Index, out var q) ? q : s.State is "running" ? "[red]gone (killed? see slurm/*.out; resubmit with --resume)[/]" : "";
+                    row.Insert(3, task.StartsWith('[') ? task : Markup.Escape(task));
+                }
+                table.AddRow(row.ToArray());
             }
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine(Markup.Escape(string.Join(", ", counts.Select(kv => $"{kv.Value} {kv.Key}"))));

@@ -61,11 +61,14 @@ public static class CellRunner
                 registrations.Add(PosixSignalRegistration.Create(signal, c =>
                 {
                     c.Cancel = true;   // do not terminate: finish the step, checkpoint, exit with Preempted
+                    // A Slurm preemption or `scancel --full` signals the array script too, which forwards the signal:
+                    // the cell then gets it twice; the second changes nothing.
+                    if (cts.IsCancellationRequested) return;
                     Log($"{c.Signal}: checkpointing and stopping");
                     cts.Cancel();
                 }));
         }
-        var observer = new StatusObserver(dir);
+        var observer = new StatusObserver(dir, Log);
         try
         {
             if (file.Run.Threads < 1) throw new SettingException("--threads", "--threads must be >= 1.");
@@ -113,6 +116,42 @@ public static class CellRunner
     }
 
     /// <summary>
+    /// Records in the cell's status how its process ended when the process could not say so itself. An exit code other
+    /// than <see cref="CellExitCodes"/>' (a native crash, killed by a signal, e.g. by the kernel for memory) marks the cell
+    /// failed, keeping its steps, unless it had finished (killed on its way out); <see cref="CellExitCodes.Preempted"/>
+    /// for a cell still marked running (stopped by a signal before it could checkpoint: it resumes from its last
+    /// checkpoint) marks it preempted; otherwise the status stays as the process wrote it.
+    /// </summary>
+    /// <param name="cellDirectory">The cell's folder.</param>
+    /// <param name="exitCode">The process's exit code (128 + N for signal N, as a shell reports it).</param>
+    /// <param name="log">The file that holds the process's output, named in the message.</param>
+    public static void RecordExit(string cellDirectory, int exitCode, string log)
+    {
+        if (exitCode is CellExitCodes.Done or CellExitCodes.Failed) return;
+        var last = GridFolder.ReadStatus(cellDirectory);
+        if (exitCode == CellExitCodes.Preempted)
+        {
+            if (last.State is "running" or "pending")
+                GridFolder.WriteStatus(cellDirectory, last with
+                {
+                    State = "preempted",
+                    Message = "stopped by a signal before it could checkpoint; it resumes from its last checkpoint",
+                    Updated = DateTime.UtcNow,
+                });
+            return;
+        }
+        if (last.State == "done") return;
+        int signal = exitCode - 128;
+        string why = exitCode > 128 ? $"killed by signal {signal}{(signal == 9 ? " (out of memory?)" : "")}" : $"exited with code {exitCode}";
+        GridFolder.WriteStatus(cellDirectory, last with
+        {
+            State = "failed",
+            Message = $"the cell's process {why}; see {log}",
+            Updated = DateTime.UtcNow,
+        });
+    }
+
+    /// <summary>
     /// The one line that stands for a failure: the message of the innermost meaningful exception (an
     /// <see cref="AggregateException"/> or <see cref="System.Reflection.TargetInvocationException"/> is unwrapped), without .NET's
     /// "(Parameter ...)" suffix; a native libtorch error keeps its first line.
@@ -133,8 +172,11 @@ public static class CellRunner
     private static bool IsLocal(IExperiment experiment, string key) =>
         experiment.Settings.FirstOrDefault(s => s.Name == key)?.Attribute.Local == true;
 
-    /// <summary>Writes the cell's progress to status.json at most twice a second (and on every evaluation).</summary>
-    private sealed class StatusObserver(string dir) : IRunObserver
+    /// <summary>
+    /// Writes the cell's progress to status.json at most twice a second (and on every evaluation); logs where the run
+    /// starts (step 0, or the step of the checkpoint it resumes from).
+    /// </summary>
+    private sealed class StatusObserver(string dir, Action<string> log) : IRunObserver
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private double _lastWrite = double.NegativeInfinity;
@@ -146,6 +188,7 @@ public static class CellRunner
         {
             Steps = startStep;
             Total = totalSteps;
+            log(startStep > 0 ? $"{name}: resuming from the checkpoint at step {startStep} of {totalSteps}" : $"{name}: starting at step 0 of {totalSteps}");
             Write();
         }
 

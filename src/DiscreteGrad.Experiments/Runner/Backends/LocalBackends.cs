@@ -5,9 +5,14 @@ using System.Reflection;
 namespace DiscreteGrad.Experiments.Runner.Backends;
 
 /// <summary>How to start <c>discretegrad run-cell GRID_DIR INDEX</c>: an executable and the arguments before "run-cell".</summary>
-/// <param name="FileName">The executable (the apphost, or <c>dotnet</c>).</param>
+/// <param name="FileName">The executable (the apphost, or <c>dotnet</c>), an absolute path.</param>
 /// <param name="PrefixArguments">Arguments before "run-cell" (the CLI's dll when <paramref name="FileName"/> is dotnet).</param>
-public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixArguments)
+/// <param name="DotnetRoot">
+/// The .NET installation that runs the tool, for <c>DOTNET_ROOT</c> where the apphost starts it somewhere else (a Slurm
+/// task whose environment is not the submitter's); null when <paramref name="FileName"/> is the dotnet host itself or
+/// the tool is self-contained.
+/// </param>
+public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixArguments, string? DotnetRoot = null)
 {
     /// <summary>The launcher of the running CLI process (its apphost, or <c>dotnet</c> with its entry dll).</summary>
     public static CellLauncher Current()
@@ -15,8 +20,8 @@ public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixA
         string process = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this process is unknown.");
         string entry = Assembly.GetEntryAssembly()?.Location ?? "";
         return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry.Length > 0
-            ? new CellLauncher(process, new[] { entry })
-            : new CellLauncher(process, Array.Empty<string>());
+            ? new CellLauncher(Path.GetFullPath(process), new[] { Path.GetFullPath(entry) })
+            : new CellLauncher(Path.GetFullPath(process), Array.Empty<string>(), RunningDotnetRoot());
     }
 
     /// <summary>The launcher of a CLI dll run by the dotnet host that runs this process (for tests).</summary>
@@ -26,11 +31,30 @@ public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixA
         return new CellLauncher(host, new[] { Path.GetFullPath(dll) });
     }
 
-    /// <summary>The whole command line of one cell, quoted for a POSIX shell.</summary>
-    public string ShellCommand(string grid, string index) =>
-        string.Join(" ", new[] { FileName }.Concat(PrefixArguments).Concat(new[] { "run-cell", Path.GetFullPath(grid), index }).Select(Quote));
+    /// <summary>
+    /// The root of the shared .NET installation that runs this process (the folder holding <c>shared/Microsoft.NETCore.App</c>),
+    /// or null for a self-contained app (its runtime lies beside it).
+    /// </summary>
+    public static string? RunningDotnetRoot()
+    {
+        string runtime = Path.GetFullPath(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory()).TrimEnd(Path.DirectorySeparatorChar);
+        if (Path.GetFullPath(AppContext.BaseDirectory).TrimEnd(Path.DirectorySeparatorChar) == runtime) return null;
+        // .../DOTNET_ROOT/shared/Microsoft.NETCore.App/VERSION
+        var version = new DirectoryInfo(runtime);
+        var framework = version.Parent;
+        var shared = framework?.Parent;
+        return shared is { Name: "shared", Parent: { } root } ? root.FullName : null;
+    }
 
-    /// <summary>Quotes an argument for a POSIX shell (single quotes unless it holds only safe characters).</summary>
+    /// <summary>The whole command line of one cell, each word quoted for a POSIX shell; <paramref name="index"/> is written as is.</summary>
+    /// <param name="grid">The grid folder (made absolute).</param>
+    /// <param name="index">The cell's index as a shell word (e.g. <c>"$SLURM_ARRAY_TASK_ID"</c>, not quoted again).</param>
+    /// <param name="extra">Further arguments after the index (quoted).</param>
+    public string ShellCommand(string grid, string index, params string[] extra) =>
+        string.Join(" ", new[] { FileName }.Concat(PrefixArguments).Concat(new[] { "run-cell", Path.GetFullPath(grid) }).Select(Quote)
+            .Append(index).Concat(extra.Select(Quote)));
+
+    /// <summary>Quotes a word for a POSIX shell (single quotes unless it is plainly safe).</summary>
     public static string Quote(string s) =>
         s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./:=+,@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 }
@@ -99,18 +123,7 @@ public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGrid
         process.BeginErrorReadLine();
         using var onCancel = cancel.Register(() => Signal(process));
         process.WaitForExit();
-        int code = process.ExitCode;
-        if (code is not (CellExitCodes.Done or CellExitCodes.Failed or CellExitCodes.Preempted))
-        {
-            var last = GridFolder.ReadStatus(dir);
-            string why = code > 128 ? $"killed by signal {code - 128}{(code - 128 == 9 ? " (out of memory?)" : "")}" : $"exited with code {code}";
-            GridFolder.WriteStatus(dir, last with
-            {
-                State = "failed",
-                Message = $"the cell's process {why}; see {Path.Combine(dir, "process.log")}",
-                Updated = DateTime.UtcNow,
-            });
-        }
+        CellRunner.RecordExit(dir, process.ExitCode, Path.Combine(dir, "process.log"));
     }
 
     private static void Signal(Process p)
