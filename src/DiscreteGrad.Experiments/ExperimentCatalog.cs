@@ -15,6 +15,7 @@ public static class ExperimentCatalog
         new Vae.VaeExperiment(),
         new Vae.VaeBiasExperiment(),
         new BernoulliVae.BernoulliVaeExperiment(),
+        new ListOps.ListOpsExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
