@@ -16,6 +16,7 @@ public static class ExperimentCatalog
         new Vae.VaeBiasExperiment(),
         new BernoulliVae.BernoulliVaeExperiment(),
         new ListOps.ListOpsExperiment(),
+        new ListOps.ListOpsReinMaxExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
