@@ -146,7 +146,7 @@ public sealed class ListOpsExperiment : Experiment<ListOpsConfig>
                 at ??= $"step {records[0].Step} (epoch {records[0].Metrics.GetValueOrDefault("epoch").ToString("0.##", Culture)})";
                 var ys = Enumerable.Range(1, rounds).Select(r => Statistics.Mean(records.Select(rec => rec.Metrics.GetValueOrDefault($"grad_round{r}", double.NaN))
                     .Where(double.IsFinite).DefaultIfEmpty(double.NaN).ToList())).ToArray();
-                series.Add(new LineSeries($"{g.Key} ({records.Count} seeds)", Enumerable.Range(1, rounds).Select(r => (double)r).ToArray(), ys));
+                series.Add(new LineSeries($"{g.Key} ({records.Count} seed{(records.Count == 1 ? "" : "s")})", Enumerable.Range(1, rounds).Select(r => (double)r).ToArray(), ys));
                 rows.Add(new[] { g.Key, records.Count.ToString(Culture) }.Concat(ys.Select(y => double.IsFinite(y) ? y.ToString("E2", Culture) : "-")).ToArray());
             }
             if (series.Count == 0) continue;
