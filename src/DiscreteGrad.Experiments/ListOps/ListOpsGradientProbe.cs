@@ -17,7 +17,7 @@ namespace DiscreteGrad.Experiments.ListOps;
 /// gradients come from <see cref="GradientTracker"/> (one backward pass through the tracked states).
 /// <para>The probe is a function of the weights and the schedule values alone: its draws (parents, digits, DropRes coins)
 /// come from a fresh generator seeded with the given seed, message dropout from the global generator seeded with it, and
-/// the global generator's state, the model's generator, tracker and mode are restored afterwards, so probing does not
+/// the (CPU) global generator's state, the model's generator, tracker and mode are restored afterwards, so probing does not
 /// change the training run. The parameters' gradients it leaves are set to zero.</para>
 /// </summary>
 public static class ListOpsGradientProbe

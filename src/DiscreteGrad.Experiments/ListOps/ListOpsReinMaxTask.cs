@@ -48,7 +48,7 @@ public sealed class ListOpsReinMaxTask : ITrainingTask
         _dev = Take(data.Dev, config.DevExamples, "validation");
         _test = Take(data.Test, config.TestExamples, "test");
         _testFile = testFile;
-        _noise = new Generator((ulong)config.Seed);
+        _noise = new Generator((ulong)config.Seed, _device);
         _model = SeededInitialisation.Build(config.Seed, () => new GumbelTreeLstmClassifier(config.ModelOptions, _noise));
         _model.to(_device);
         Optimizer = new Optim.RAdam(_model.parameters(), config.LearningRate);

@@ -59,7 +59,7 @@ public sealed class ListOpsTask : ITrainingTask, IDisposable
             : ListOpsConfig.ExtrapolationDepths.Select(d => (d, Take(data.Extrapolation.TryGetValue(d, out var xs) ? xs : Array.Empty<ListOpsExample>(),
                 config.ExtrapolationExamples, $"depth-{d} extrapolation"))).ToList();
         _testFile = testFile;
-        _noise = new Generator((ulong)config.Seed);
+        _noise = new Generator((ulong)config.Seed, _device);
         _model = SeededInitialisation.Build(config.Seed, () => new DccgListOpsModel(config.ModelOptions, _noise));
         _model.to(_device);
         Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
