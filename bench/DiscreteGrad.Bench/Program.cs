@@ -13,6 +13,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "mem-child") return Memory.Child(args[1..]);
 if (args.Length > 0 && args[0] == "eff-child") return EfficiencyBench.Child(args[1..]);
 if (args.Length > 0 && args[0] == "listops-child") return ListOpsBench.Child(args[1..]);
+if (args.Length > 0 && args[0] == "listops-train-child") return ListOpsTrainBench.Child(args[1..]);
 
 var opts = Options.Parse(args);
 torch.set_num_threads(opts.Threads);
@@ -31,6 +32,7 @@ switch (opts.Command)
     case "solvers": SolverBench.Run(); break;
     case "efficiency": EfficiencyBench.Run(opts.Threads, opts.Rounds, opts.BatchMs, opts.MemSteps, opts.PythonRounds, opts.PythonSteps); break;
     case "listops": ListOpsBench.Run(opts.Threads, opts.ListOpsSteps); break;
+    case "listops-train": ListOpsTrainBench.Run(opts.Threads, opts.ListOpsTrainSteps, opts.ListOpsEval); break;
     case "all":
         RunTime(opts);
         RunProfile(opts);
@@ -178,7 +180,7 @@ internal sealed class Options
         "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|efficiency|listops> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [--python-rounds R] [--python-steps N]\n" +
-        "       [--listops-steps N]\n" +
+        "       [--listops-steps N] [--listops-train-steps N] [--listops-eval DEV,TEST[,EXTRAPOLATION]]\n" +
         "       [-- <BenchmarkDotNet args>]";
 
     public string Command = "";
@@ -202,6 +204,10 @@ internal sealed class Options
     public int PythonSteps = 20;
     /// <summary>listops: timed steps per configuration (after one warm-up).</summary>
     public int ListOpsSteps = 3;
+    /// <summary>listops-train: steps of epoch 0 per configuration.</summary>
+    public int ListOpsTrainSteps = 40;
+    /// <summary>listops-train: expressions of the evaluation (dev, test[, each extrapolation set]).</summary>
+    public string ListOpsEval = "2000,2000,1000";
 
     public static Options Parse(string[] args)
     {
@@ -228,6 +234,8 @@ internal sealed class Options
                 case "--python-rounds": o.PythonRounds = int.Parse(v); break;
                 case "--python-steps": o.PythonSteps = int.Parse(v); break;
                 case "--listops-steps": o.ListOpsSteps = int.Parse(v); break;
+                case "--listops-train-steps": o.ListOpsTrainSteps = int.Parse(v); break;
+                case "--listops-eval": o.ListOpsEval = v; break;
                 default: throw new ArgumentException($"unknown option {a}\n{Usage}");
             }
         }

@@ -20,6 +20,8 @@ public static class ExperimentCatalog
         new Figures.FigureBetaToyExperiment(),
         new Figures.FigureSimplexExperiment(),
         new Figures.FigureTemperatureExperiment(),
+        new ListOps.ListOpsExperiment(),
+        new ListOps.ListOpsReinMaxExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>

@@ -58,6 +58,13 @@ public sealed class GradientTracker : IDisposable
     public bool Contains(string name) => _tracked.Any(t => t.Name == name);
 
     /// <summary>
+    /// The tracked tensor x itself (owned by the tracker until <see cref="Clear"/>), e.g. as an input of
+    /// <c>torch.autograd.grad</c>.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">The name is not tracked.</exception>
+    public Tensor Tracked(string name) => Find(name);
+
+    /// <summary>
     /// A copy of dL/dx of the tracked tensor (float64, on the CPU, in the caller's DisposeScope), or null when no gradient
     /// reached it.
     /// </summary>
