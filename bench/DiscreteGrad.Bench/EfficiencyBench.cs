@@ -103,7 +103,7 @@ public sealed class PolynomialStepper : IStepper
 }
 
 /// <summary>
-/// `efficiency` command (issue 4 section 5, seed 003's efficiency table): time per step (scaled to an epoch of 600 steps
+/// `efficiency` command (issue 4 section 5, the ReinMax paper's efficiency table): time per step (scaled to an epoch of 600 steps
 /// for the VAE: 60,000 images / batch 100) and peak memory per estimator on the MNIST-VAE 10 x 30 and on polynomial
 /// programming (128 binary variables, batch 512), measured in one run; then one interleaved comparison of the VAE step
 /// with the PyTorch peer (bench/python/vae_10x30.py).
@@ -204,7 +204,7 @@ public static class EfficiencyBench
 
     public static void Run(int threads, int rounds, double batchMs, int memSteps, int pythonRounds, int pythonSteps)
     {
-        Console.WriteLine($"## Efficiency (seed 003 Table 4): MNIST-VAE 10x30 (batch 100) and polynomial programming (128 binary, batch 512)");
+        Console.WriteLine($"## Efficiency (ReinMax paper Table 4): MNIST-VAE 10x30 (batch 100) and polynomial programming (128 binary, batch 512)");
         Console.WriteLine($"time: interleaved (1 warm-up step, then {rounds} rounds of ~{batchMs} ms-of-CPU batches per configuration, at least one step), median per step of the process CPU time (1 libtorch thread; robust to other processes) and of the wall time (inflated by the load); peak memory: VmHWM of a child " +
                           $"process after {memSteps} steps (MALLOC_MMAP_THRESHOLD_=131072) minus that of a child that built the same model and data without a step");
         Console.WriteLine();

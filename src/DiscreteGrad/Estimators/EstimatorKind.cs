@@ -1,6 +1,6 @@
 namespace DiscreteGrad.Estimators;
 
-/// <summary>The pathwise estimators for a categorical (or Bernoulli) node. REFERENCE.md section 2 gives each formula.</summary>
+/// <summary>The pathwise estimators for a categorical (or Bernoulli) node. Each estimator's file gives its formula.</summary>
 public enum EstimatorKind
 {
     /// <summary>Gumbel-softmax / Concrete (Jang et al. 2017; Maddison et al. 2017): y = softmax((theta + g) / tau), g ~ Gumbel(0, beta). Soft forward.</summary>

@@ -12,10 +12,10 @@ namespace DiscreteGrad.Layers;
 public sealed record ComponentOutput(Tensor Output, Tensor Logits, CategoricalSample Sample, Tensor ResidualUsed);
 
 /// <summary>
-/// A discrete-continuous component (DCCG paper, seed 000, eq. 2): theta = g(u); z from a categorical node with any
+/// A discrete-continuous component (DCCG paper, Friede and Niepert 2021, eq. 2): theta = g(u); z from a categorical node with any
 /// estimator; v = h(z), by default z^T W (a learned embedding of the K categories).
 /// <para>DROPRES: v = u + h(z) with probability 1 - alpha, v = h(z) with probability alpha, so that the expected Jacobian
-/// is E[dv/du] = (1 - alpha) I + dh(z)/du (seed 000 eq. 9): the residual carries gradient to u early in training while
+/// is E[dv/du] = (1 - alpha) I + dh(z)/du (DCCG paper, eq. 9): the residual carries gradient to u early in training while
 /// alpha rises 0 -> 1. In eval mode alpha is 1 (no residual) and the sample is hard.</para>
 /// </summary>
 public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>

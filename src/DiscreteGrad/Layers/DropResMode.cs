@@ -1,6 +1,6 @@
 namespace DiscreteGrad.Layers;
 
-/// <summary>How DROPRES (seed 000) draws the coin that drops the residual connection.</summary>
+/// <summary>How DROPRES (Friede and Niepert 2021) draws the coin that drops the residual connection.</summary>
 public enum DropResMode
 {
     /// <summary>No residual connection: v = h(z).</summary>

@@ -53,7 +53,7 @@ public sealed class ConstantSchedule(double value) : Schedule
 }
 
 /// <summary>
-/// TEMPMATCH (DCCG paper, seed 000): the Gumbel scale rises to the temperature, beta_t = tau (1 - exp(-gamma t)), starting
+/// TEMPMATCH (DCCG paper, Friede and Niepert 2021): the Gumbel scale rises to the temperature, beta_t = tau (1 - exp(-gamma t)), starting
 /// at 0 (pure softmax, no noise). Reference: gamma = 0.008 with t counting schedule updates (MNIST: 8 per epoch).
 /// </summary>
 public sealed class TempMatchSchedule : Schedule

@@ -39,7 +39,7 @@ public sealed class ConstantBaseline : IBaseline
 /// Exponential moving average of f: m_t = decay m_{t-1} + (1 - decay) mean(f_t), with Adam-style bias correction
 /// b_t = m_t / (1 - decay^t) so the early values are not pulled towards 0. The baseline used at step t is b_{t-1}, the
 /// value before f_t is seen (before the first update: <see cref="InitialValue"/>), so it is a constant for that step and
-/// the estimator is unbiased. Decay 0.9-0.95 is customary (seed 002; NVIL, Mnih and Gregor 2014).
+/// the estimator is unbiased. Decay 0.9-0.95 is customary (NVIL, Mnih and Gregor 2014).
 /// </summary>
 public sealed class MovingAverageBaseline : IBaseline
 {

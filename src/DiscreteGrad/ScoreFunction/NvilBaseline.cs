@@ -14,7 +14,7 @@ namespace DiscreteGrad.ScoreFunction;
 public sealed record NvilResult(Tensor Surrogate, Tensor BaselineLoss, Tensor Signal, double Scale);
 
 /// <summary>
-/// NVIL control variates (Mnih and Gregor 2014, "Neural variational inference and learning in belief networks"; seed 002
+/// NVIL control variates (Mnih and Gregor 2014, "Neural variational inference and learning in belief networks"
 /// section 3.1): the learning signal of REINFORCE is centred by a running mean m of f, an input-dependent baseline
 /// network c_psi(x) is subtracted, and the result is divided by max(1, sqrt(v)), v a running mean of the squared
 /// residual:

@@ -13,12 +13,12 @@ namespace DiscreteGrad.ScoreFunction;
 public sealed record ScoreFunctionResult(Tensor Surrogate, Tensor Sample, Tensor Values, Tensor Signal);
 
 /// <summary>
-/// REINFORCE / score-function / likelihood-ratio estimator (Williams 1992; Glynn 1990; seed 002 eq. 6-7) as a surrogate
+/// REINFORCE / score-function / likelihood-ratio estimator (Williams 1992; Glynn 1990; Schulman et al. 2015) as a surrogate
 /// loss: for z ~ p_phi and a baseline b independent of z,
 /// <code>surrogate = sg(f(z) - b) * (log p(z) - sg(log p(z))) + f(z)</code>
 /// whose gradient is (f - b) grad_phi log p(z) + grad_theta f(z) (the pathwise part, when f depends on parameters) and
 /// whose forward value is f(z) (the log p - sg(log p) factor is zero). This is the surrogate sg(f - b) log p(z) + f of
-/// REFERENCE.md section 3 with a forward value that is easy to log. Multi-sample: samples along a leading dimension S, f and
+/// the usual surrogate-loss form with a forward value that is easy to log. Multi-sample: samples along a leading dimension S, f and
 /// log p of shape [S, ...]; average the surrogate over S. Composes with pathwise estimators: anything else in the graph
 /// (straight-through nodes, continuous parameters) receives its own gradient from the same backward().
 /// </summary>

@@ -73,13 +73,13 @@ public static class MuProp
 
 /// <summary>
 /// DARN's estimator for Bernoulli nodes (Gregor, Danihelka, Mnih, Blundell and Wierstra 2014, "Deep autoregressive
-/// networks", as characterised in seed 002 and by Gu et al. 2016): REINFORCE with the first-order Taylor baseline at the
+/// networks", as characterised by Gu et al. 2016): REINFORCE with the first-order Taylor baseline at the
 /// fixed point xbar = 1/2,
 /// <code>b(z) = f(1/2) + f'(1/2) . (z - 1/2),   grad = (f(z) - b(z)) grad log p(z) (+ grad_theta f(z))</code>
 /// with the correction mu_b = f'(1/2) . grad_phi E[z] = f'(1/2) . sigmoid'(phi) grad phi DROPPED. It is biased by design:
 /// E[grad] = grad E[f] - f'(1/2) . grad_phi E[z], i.e. the bias is exactly minus the dropped correction (per logit:
 /// -f'(1/2)_i sigmoid(phi_i) sigmoid(-phi_i)). Note that this literal "baseline without its correction" form, which is
-/// what seed 002 and REFERENCE.md describe, is biased whenever f'(1/2) != 0, quadratic f included. The remark that DARN is
+/// what the usual summaries describe, is biased whenever f'(1/2) != 0, quadratic f included. The remark that DARN is
 /// biased only for non-quadratic f fits the complementary reading (keep the Taylor term, drop the residual
 /// (f - b) grad log p): for one Bernoulli coordinate and f quadratic in it, f(1) - f(0) = f'(1/2), so the correction
 /// alone is exact. This class implements the documented form; use <see cref="MuProp"/> for an unbiased estimator.
