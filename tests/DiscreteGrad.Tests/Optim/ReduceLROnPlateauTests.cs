@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Tests.Optim;
 
 /// <summary><see cref="ReduceLROnPlateau"/>: PyTorch's rule (mode max, threshold rel), and its state as a tensor.</summary>
+[Collection(GlobalGenerator.Name)]
 public class ReduceLROnPlateauTests
 {
     /// <summary>An optimiser of two parameter groups.</summary>

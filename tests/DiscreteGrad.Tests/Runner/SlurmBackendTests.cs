@@ -9,6 +9,7 @@ namespace DiscreteGrad.Tests.Runner;
 /// The Slurm backend without a cluster: sbatch and squeue are fake scripts, and the array script runs under bash with the
 /// SLURM_* variables of a task, a fake cell and a fake scontrol. (.ci/slurm-test runs it against a real one.)
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class SlurmBackendTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dg-slurm-").FullName;

@@ -16,6 +16,7 @@ namespace DiscreteGrad.Tests.Experiments.ListOps;
 /// update as the reference, a resumed run is bit-identical, the continuous scheme draws nothing, the Figure 6 probe equals
 /// torch.autograd.grad, the test file is scored, and a tiny grid runs in-process into the report.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class ListOpsExperimentTests : IDisposable
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;

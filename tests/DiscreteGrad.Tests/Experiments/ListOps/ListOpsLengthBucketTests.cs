@@ -6,6 +6,7 @@ namespace DiscreteGrad.Tests.Experiments.ListOps;
 /// <see cref="LengthBucketBatches"/>: every example once per epoch, every batch within one bucket, the order a function of
 /// (seed, epoch) alone (so any step can be asked for first, as after a resume), and evaluation batches of one length.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class ListOpsLengthBucketTests
 {
     private static int[] Lengths(int n, int seed, int max = 30)

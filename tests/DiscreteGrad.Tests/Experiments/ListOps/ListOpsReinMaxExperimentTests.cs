@@ -12,6 +12,7 @@ namespace DiscreteGrad.Tests.Experiments.ListOps;
 /// schedule lowers the rate after its patience and its state survives a checkpoint (a resumed run is bit-identical), the
 /// test file is scored, and a tiny grid runs in-process into the report.
 /// </summary>
+[Collection(GlobalGenerator.Name)]
 public sealed class ListOpsReinMaxExperimentTests : IDisposable
 {
     private static readonly ListOpsReinMaxExperiment Experiment = new();
