@@ -122,6 +122,9 @@ internal static class ExperimentCommand
         (GridLaunch launch, IReadOnlyList<CellOutcome> outcomes) result = default;
         if (backendName == "slurm")
             result = prepared.Launch(backend, null, cancel.Token);
+        else if (Console.IsOutputRedirected)
+            // A file or a pipe: plain lines (a bar redrawn in place cannot be shown there), the last of each cell its end.
+            result = prepared.Launch(backend, new GridProgressLog(Console.Out, cells.Count), cancel.Token);
         else
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
@@ -141,7 +144,10 @@ internal static class ExperimentCommand
         return ReportCommand.Print(experiment, outDir, pr.GetValue(shared.Docs), pr.GetValue(shared.Note));
     }
 
-    /// <summary>One progress bar per cell, moved from the cells' status files.</summary>
+    /// <summary>
+    /// One progress bar per cell on a terminal, moved from the cells' status files; a finished cell (also one that had
+    /// finished before a resume) shows 100% and its final evaluation.
+    /// </summary>
     private sealed class GridProgressBars : IGridProgress
     {
         private readonly Dictionary<int, ProgressTask> _tasks;

@@ -87,7 +87,7 @@ internal static class StatusCommand
     public static Command Create()
     {
         var grid = new Argument<string>("GRID_DIR") { Description = "The grid folder." };
-        var command = new Command("status", "List the cells of a grid and their state (pending, running, done, failed, preempted).") { grid };
+        var command = new Command("status", "List the cells of a grid and their state (pending, running, done, failed, preempted, interrupted: its process is gone).") { grid };
         command.SetAction(CommandErrors.Guarded(pr =>
         {
             string dir = pr.GetValue(grid)!;
@@ -102,7 +102,7 @@ internal static class StatusCommand
             var counts = new Dictionary<string, int>();
             foreach (var c in file.Cells)
             {
-                var s = GridFolder.ReadStatus(GridFolder.CellDirectory(dir, c));
+                var s = GridFolder.ReadObservedStatus(GridFolder.CellDirectory(dir, c));
                 counts[s.State] = counts.GetValueOrDefault(s.State) + 1;
                 var row = new List<string>
                 {

@@ -95,15 +95,15 @@ public static class BetaToyReport
             LinePlot.Create(new LinePlotLayout($"|dL/dθ| (mean ± std over {config.Runs} runs{binText})", "SGD step", "|dL/dθ|", LogY: true),
                 traces.Select(t => Series(t, t.GradNorm, true)).ToArray()),
             LinePlot.Create(new LinePlotLayout("θ₁ − θ₂", "SGD step", "θ₁ − θ₂"),
-                traces.Select(t => Series(t, t.ThetaGap, false)).ToArray(), Alignment.UpperLeft),
+                traces.Select(t => Series(t, t.ThetaGap, false)).ToArray()),
             LinePlot.Create(new LinePlotLayout($"p(class 1) = softmax(θ/τ)₁, τ = {R(config.Tau)}", "SGD step", "p₁"),
-                traces.Select(t => Series(t, t.Prob1, false)).ToArray(), Alignment.LowerRight),
+                traces.Select(t => Series(t, t.Prob1, false)).ToArray()),
             LinePlot.Create(new LinePlotLayout("|dL/dθ| against saturation (bin means)", "θ₁ − θ₂ (mean over runs)", "|dL/dθ|", LogY: true),
                 traces.Select(t => new LineSeries($"β = {R(t.Beta)}", Binned(t.ThetaGap, bin).Mean, Binned(t.GradNorm, bin).Mean)).ToArray()),
         };
         try
         {
-            PanelGrid.SavePng(path, panels, columns: 2, panelWidth: 640, panelHeight: 440);
+            ReportPlotStyle.SavePanels(panels, path, columns: 2, panelWidth: 640, panelHeight: 440);
         }
         finally
         {
@@ -133,8 +133,8 @@ public static class BetaToyReport
             new[] { "β", "|dL/dθ| early", "|dL/dθ| late", "p₁ after early window", "θ₁ − θ₂ final", "1 − p₁ final", "late |dL/dθ| / late at β = 0" },
             summaries.Select(s => (IReadOnlyList<string>)new[]
             {
-                R(s.Beta), Pm(s.EarlyGradMean, s.EarlyGradStd, G), Pm(s.LateGradMean, s.LateGradStd, G),
-                Pm(s.EarlyProb1Mean, s.EarlyProb1Std, x => F(x)), Pm(s.FinalGapMean, s.FinalGapStd, x => F(x, 2)), G(1 - s.FinalProb1Mean),
+                R(s.Beta), Pm(s.EarlyGradMean, s.EarlyGradStd, config.Runs, G), Pm(s.LateGradMean, s.LateGradStd, config.Runs, G),
+                Pm(s.EarlyProb1Mean, s.EarlyProb1Std, config.Runs, x => F(x)), Pm(s.FinalGapMean, s.FinalGapStd, config.Runs, x => F(x, 2)), G(1 - s.FinalProb1Mean),
                 Ratio(s, summaries),
             })));
         sb.Append('\n').Append(Reading(summaries)).Append('\n');

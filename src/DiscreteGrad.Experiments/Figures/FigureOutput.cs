@@ -27,9 +27,9 @@ public static class FigureOutput
         ?? throw new InvalidDataException($"{Path.Combine(directory, ResultFile)} is empty.");
 
     /// <summary>
-    /// Copies a cell's figure <paramref name="png"/> into the report's folder: as <paramref name="name"/>.png beside the
-    /// grid's report.md, and named after the markdown file (figure-simplex.md: figure-simplex.png) for <c>--docs</c>.
-    /// Returns the file name to link.
+    /// Copies a cell's figure <paramref name="png"/> (and the SVG beside it, when there is one) into the report's folder:
+    /// as <paramref name="name"/>.png beside the grid's report.md, and named after the markdown file (figure-simplex.md:
+    /// figure-simplex.png) for <c>--docs</c>. Returns the file name to link.
     /// </summary>
     public static string CopyFigure(string png, GridReportContext report, string name)
     {
@@ -38,6 +38,8 @@ public static class FigureOutput
         string file = (report.AssetPrefix.Length > 0 ? report.AssetPrefix.TrimEnd('-') : name) + ".png";
         Directory.CreateDirectory(report.AssetsDirectory);
         File.Copy(png, Path.Combine(report.AssetsDirectory, file), overwrite: true);
+        string svg = Reporting.ReportPlotStyle.SvgBeside(png);
+        if (File.Exists(svg)) File.Copy(svg, Reporting.ReportPlotStyle.SvgBeside(Path.Combine(report.AssetsDirectory, file)), overwrite: true);
         return file;
     }
 
@@ -57,12 +59,12 @@ public static class FigureOutput
         ? x.ToString("G3", Inv)
         : x.ToString("0.00e+0", Inv);
 
-    /// <summary>"mean ± std" with <paramref name="format"/>; a std below 1e-9 of |mean| (rounding noise of a deterministic
-    /// quantity) is shown as 0.</summary>
-    public static string Pm(double mean, double std, Func<double, string> format)
+    /// <summary>"mean ± std" over <paramref name="count"/> runs with <paramref name="format"/>; a std below 1e-9 of |mean|
+    /// (rounding noise of a deterministic quantity) is shown as 0; the mean alone for a single run.</summary>
+    public static string Pm(double mean, double std, int count, Func<double, string> format)
     {
         ArgumentNullException.ThrowIfNull(format);
-        return $"{format(mean)} ± {format(std <= 1e-9 * Math.Abs(mean) ? 0 : std)}";
+        return Reporting.Statistics.FormatMeanSpread(mean, std <= 1e-9 * Math.Abs(mean) ? 0 : std, count, format, " ± ");
     }
 
     /// <summary>A value as the invariant-culture shortest round-trip text (for parameter lists).</summary>

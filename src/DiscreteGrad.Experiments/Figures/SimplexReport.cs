@@ -73,7 +73,7 @@ public static class SimplexReport
             ordered.AddRange(top);
             for (int i = top.Count; i < columns; i++) ordered.Add(Blank(plots));
             ordered.AddRange(bottom);
-            PanelGrid.SavePng(path, ordered, columns, panelWidth: 330, panelHeight: 350);
+            ReportPlotStyle.SavePanels(ordered, path, columns, panelWidth: 330, panelHeight: 350);
         }
         finally
         {
@@ -111,7 +111,7 @@ public static class SimplexReport
         var xs = new double[n];
         var ys = new double[n];
         for (int i = 0; i < n; i++) (xs[i], ys[i]) = SimplexSamples.ToPlane(panel.Points[i, 0], panel.Points[i, 1], panel.Points[i, 2]);
-        var color = panel.Setting.Row == "tau" ? new ScottPlot.Palettes.Category10().GetColor(0) : new ScottPlot.Palettes.Category10().GetColor(1);
+        var color = ReportPlotStyle.Series(panel.Setting.Row == "tau" ? 1 : 0).Color;
         var markers = plot.Add.Markers(xs, ys);
         markers.MarkerShape = MarkerShape.FilledCircle;
         markers.MarkerSize = 3;

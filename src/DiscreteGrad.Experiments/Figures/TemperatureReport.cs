@@ -77,8 +77,7 @@ public static class TemperatureReport
 
     private static void SavePng(string path, TemperatureResults results)
     {
-        var palette = new ScottPlot.Palettes.Category10();
-        var colors = new[] { Colors.Gray, palette.GetColor(0), palette.GetColor(1) };
+        var colors = new[] { Colors.Gray, ReportPlotStyle.Series(1).Color, ReportPlotStyle.Series(0).Color };
         var names = new[] { "softmax(s)", "mean Gumbel-softmax sample", "Cat(softmax(s/τ)) histogram" };
         var order = ByScore(results.Scores);
         double ymax = results.PerTau.SelectMany(r => r.MeanSoft.Concat(r.Tempered)).Concat(results.Softmax).Max();
@@ -108,16 +107,14 @@ public static class TemperatureReport
                 var ticks = new ScottPlot.TickGenerators.NumericManual();
                 for (int j = 0; j < order.Length; j++) ticks.AddMajor(j, (order[j] + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 plot.Axes.Bottom.TickGenerator = ticks;
-                if (plots.Count == 0)
-                {
-                    for (int s = 0; s < names.Length; s++)
-                        plot.Legend.ManualItems.Add(new LegendItem { LabelText = names[s], FillColor = colors[s] });
-                    plot.ShowLegend(Alignment.UpperRight);
-                }
+                // The legend on every panel, below it: the panels keep data areas of one size.
+                for (int s = 0; s < names.Length; s++)
+                    plot.Legend.ManualItems.Add(new LegendItem { LabelText = names[s], FillColor = colors[s] });
+                ReportPlotStyle.PlaceLegend(plot, Edge.Bottom);
                 plots.Add(plot);
             }
             plots.Add(SummaryPanel(results));
-            PanelGrid.SavePng(path, plots, columns: 4, panelWidth: 440, panelHeight: 360);
+            ReportPlotStyle.SavePanels(plots, path, columns: 4, panelWidth: 440, panelHeight: 360);
         }
         finally
         {
@@ -136,11 +133,11 @@ public static class TemperatureReport
             new LineSeries("TV(Cat(softmax(s/τ)), softmax)", x, results.PerTau.Select(r => TemperatureExperiment.TotalVariation(r.Tempered, results.Softmax)).ToArray()),
             new LineSeries("mean max p", x, results.PerTau.Select(r => r.MeanMax).ToArray()),
         };
-        var plot = LinePlot.Create(new LinePlotLayout("summary over τ", "τ (log scale)", "value"), series, Alignment.UpperRight);
+        var plot = LinePlot.Create(new LinePlotLayout("summary over τ", "τ (log scale)", "value", Legend: Edge.Bottom), series);
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (var r in results.PerTau) ticks.AddMajor(Math.Log10(r.Tau), R(r.Tau));
         plot.Axes.Bottom.TickGenerator = ticks;
-        plot.Axes.SetLimitsY(0, 1.55);                  // room for the legend above the curves
+        plot.Axes.SetLimitsY(0, 1.05);
         return plot;
     }
 

@@ -195,11 +195,11 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
         var panels = new List<Plot>
         {
             LinePlot.Create(new LinePlotLayout($"n = {n}, k = {k}: cosine to the exact gradient (S = {config.Samples})",
-                "log10 λ (I-MLE; the other methods do not use λ)", "cosine similarity"), cosSeries, Alignment.LowerLeft),
+                "log10 λ (I-MLE; the other methods do not use λ)", "cosine similarity"), cosSeries),
             LinePlot.Create(new LinePlotLayout($"n = {n}, k = {k}: optimality gap under SGD (S = {config.SgdSamples})",
-                "SGD step", "E_p[L] − min L"), gapSeries, Alignment.UpperRight),
+                "SGD step", "E_p[L] − min L"), gapSeries),
         };
-        try { PanelGrid.SavePng(path, panels, columns: 2, panelWidth: 760, panelHeight: 520); }
+        try { ReportPlotStyle.SavePanels(panels, path, columns: 2, panelWidth: 760, panelHeight: 520); }
         finally { foreach (var p in panels) p.Dispose(); }
     }
 }

@@ -6,14 +6,14 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Experiments.ImleGradients;
 
-/// <summary>Mean and standard error of the mean.</summary>
-public readonly record struct MeanSe(double Mean, double Se)
+/// <summary>Mean and standard error of the mean over <paramref name="Count"/> values.</summary>
+public readonly record struct MeanSe(double Mean, double Se, int Count = 2)
 {
     /// <summary>Mean and standard error (sample std / sqrt(count)) of the values.</summary>
-    public static MeanSe Of(IReadOnlyList<double> xs) => new(Statistics.Mean(xs), Statistics.SampleStd(xs) / Math.Sqrt(Math.Max(1, xs.Count)));
+    public static MeanSe Of(IReadOnlyList<double> xs) => new(Statistics.Mean(xs), Statistics.SampleStd(xs) / Math.Sqrt(Math.Max(1, xs.Count)), xs.Count);
 
-    /// <summary>"mean ± se" with three decimals.</summary>
-    public override string ToString() => $"{Figures.FigureOutput.F(Mean)} ± {Figures.FigureOutput.F(Se)}";
+    /// <summary>"mean ± se" with three decimals (the mean alone for one value).</summary>
+    public override string ToString() => Statistics.FormatMeanSpread(Mean, Se, Count, x => Figures.FigureOutput.F(x), " ± ");
 }
 
 /// <summary>What one cell (a case n x k and one estimator) of the study measured.</summary>

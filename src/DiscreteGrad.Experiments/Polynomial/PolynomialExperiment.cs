@@ -100,7 +100,7 @@ public sealed class PolynomialExperiment : Experiment<PolynomialConfig>
                 $"Polynomial programming, p = {Inv(p)}, N = {first.Dimension}, c = {Inv(first.Target)}, tau = {Inv(first.Tau)}",
                 "step",
                 $"E[loss] - {Inv(first.Target)}^{Inv(p)}  (optimum {optimum.ToString("G4", InvC)})",
-                LogY: true, LegendAtLowerLeft: true), series);   // the curves start together at the top left
+                LogY: true), series);
             markdown.AppendLine($"![p = {Inv(p)}]({file})").AppendLine();
         }
     }

@@ -15,47 +15,67 @@ public sealed record LineSeries(string Label, double[] X, double[] Y, double[]? 
 /// <param name="XLabel">x axis label.</param>
 /// <param name="YLabel">y axis label.</param>
 /// <param name="LogY">Draw y on a log10 scale (values &lt;= 0 or non-finite are left out).</param>
-/// <param name="Width">PNG width in pixels.</param>
+/// <param name="Width">PNG width in pixels (the legend beside the data area included).</param>
 /// <param name="Height">PNG height in pixels.</param>
-/// <param name="LegendAtLowerLeft">Put the legend in the lower left corner instead of the upper right one.</param>
-public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 800, int Height = 520,
-    bool LegendAtLowerLeft = false);
+/// <param name="Legend">The edge outside the data area where the legend goes.</param>
+/// <param name="SkipConstant">Leave out series whose every y value is the same (<see cref="LinePlot.IsConstant"/>): a setting
+/// logged as a metric, such as a fixed tau or beta, is no curve.</param>
+public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 900, int Height = 520,
+    Edge Legend = Edge.Right, bool SkipConstant = false);
 
-/// <summary>Line plots with shaded bands, saved as PNG with ScottPlot 5.</summary>
+/// <summary>Line plots with shaded bands in the reports' <see cref="ReportPlotStyle"/>, saved as PNG and SVG with ScottPlot 5.</summary>
 public static class LinePlot
 {
-    /// <summary>Draws the series (each with its band, if any) and saves a PNG, creating the directory.</summary>
-    public static void SavePng(string path, LinePlotLayout layout, IReadOnlyList<LineSeries> series)
+    /// <summary>
+    /// Draws the series (each with its band, if any) and saves a PNG and an SVG beside it, creating the directory; returns
+    /// the paths written, none when <see cref="LinePlotLayout.SkipConstant"/> left no series to draw.
+    /// </summary>
+    public static IReadOnlyList<string> SavePng(string path, LinePlotLayout layout, IReadOnlyList<LineSeries> series)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(series);
         if (layout.Width < 100 || layout.Height < 100)
             throw new ArgumentOutOfRangeException(nameof(layout), "the PNG must be at least 100 x 100 pixels.");
+        if (layout.SkipConstant && series.All(IsConstant)) return Array.Empty<string>();
         using var plot = Create(layout, series);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        plot.SavePng(path, layout.Width, layout.Height);
+        return ReportPlotStyle.Save(plot, path, layout.Width, layout.Height);
+    }
+
+    /// <summary>
+    /// Whether a series is trivial to plot: all its finite y values are one value (and its band, if any, has no width
+    /// there). A series with fewer than two finite values counts as constant.
+    /// </summary>
+    public static bool IsConstant(LineSeries series)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        var ys = series.Y.Where(double.IsFinite).ToArray();
+        if (ys.Length < 2) return true;
+        if (ys.Any(y => y != ys[0])) return false;
+        return series.Lower is null || series.Upper is null
+            || (series.Lower.Where(double.IsFinite).All(v => v == ys[0]) && series.Upper.Where(double.IsFinite).All(v => v == ys[0]));
     }
 
     /// <summary>
     /// Builds the plot of <see cref="SavePng"/> without saving it (the caller owns and disposes it), e.g. to place it as
-    /// one panel of a grid. <see cref="LinePlotLayout.Width"/> and <see cref="LinePlotLayout.Height"/> are not used here.
+    /// one panel of a grid (<see cref="ReportPlotStyle.SavePanels"/>). <see cref="LinePlotLayout.Width"/> and
+    /// <see cref="LinePlotLayout.Height"/> are not used here.
     /// </summary>
-    /// <param name="layout">Title, axis labels and log-y.</param>
-    /// <param name="series">The lines, each with its band, if any.</param>
-    /// <param name="legend">Where the legend goes (default: as <see cref="LinePlotLayout.LegendAtLowerLeft"/> says).</param>
-    public static Plot Create(LinePlotLayout layout, IReadOnlyList<LineSeries> series, Alignment? legend = null)
+    /// <param name="layout">Title, axis labels, log-y, the legend's edge, whether constant series are left out.</param>
+    /// <param name="series">The lines, each with its band, if any; series i has the look <see cref="ReportPlotStyle.Series"/>(i),
+    /// also when series before it are left out.</param>
+    public static Plot Create(LinePlotLayout layout, IReadOnlyList<LineSeries> series)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(series);
         foreach (var s in series) Check(s);
 
         var plot = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
         for (int i = 0; i < series.Count; i++)
         {
             var s = series[i];
-            var color = palette.GetColor(i);
+            if (layout.SkipConstant && IsConstant(s)) continue;
+            var color = ReportPlotStyle.Series(i).Color;
             if (s.Lower is not null && s.Upper is not null)
             {
                 var band = Points(s.X, s.Lower, s.Upper, layout.LogY);
@@ -68,9 +88,10 @@ public static class LinePlot
             }
             var line = Points(s.X, s.Y, s.Y, layout.LogY);
             var scatter = plot.Add.ScatterLine(line.Select(b => b.X).ToArray(), line.Select(b => b.Lo).ToArray());
-            scatter.Color = color;
-            // Earlier series are drawn wider, so a later series that coincides with one leaves it visible as a halo.
-            scatter.LineWidth = 2.0f + 0.6f * (series.Count - 1 - i);
+            ReportPlotStyle.Apply(scatter, i);
+            // Earlier series are drawn wider (up to 2.5 px more), so a later series that coincides with one leaves it
+            // visible as a halo.
+            scatter.LineWidth = 2.0f + Math.Min(2.5f, 0.4f * (series.Count - 1 - i));
             scatter.LegendText = s.Label;
         }
 
@@ -79,7 +100,8 @@ public static class LinePlot
         plot.YLabel(layout.YLabel);
         if (layout.LogY)
         {
-            var ys = series.SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true).SelectMany(q => new[] { q.Lo, q.Hi })).ToArray();
+            var ys = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
+                .SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true).SelectMany(q => new[] { q.Lo, q.Hi })).ToArray();
             if (ys.Length > 0)
             {
                 var ticks = new ScottPlot.TickGenerators.NumericManual();
@@ -94,7 +116,7 @@ public static class LinePlot
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
         }
-        plot.ShowLegend(legend ?? (layout.LegendAtLowerLeft ? Alignment.LowerLeft : Alignment.UpperRight));
+        ReportPlotStyle.PlaceLegend(plot, layout.Legend);
         return plot;
     }
 

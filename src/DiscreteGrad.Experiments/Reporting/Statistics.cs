@@ -23,4 +23,20 @@ public static class Statistics
         foreach (var x in xs) s += (x - m) * (x - m);
         return Math.Sqrt(s / (xs.Count - 1));
     }
+
+    /// <summary>
+    /// "mean +- spread" (a std or standard error over <paramref name="count"/> values) with <paramref name="format"/>; the
+    /// mean alone when there are fewer than two values, where a spread of 0 would only be the absence of one.
+    /// </summary>
+    /// <param name="mean">The mean.</param>
+    /// <param name="spread">Its spread (e.g. the sample std over seeds).</param>
+    /// <param name="count">How many values the mean is over.</param>
+    /// <param name="format">Formats one number.</param>
+    /// <param name="separator">Between mean and spread.</param>
+    public static string FormatMeanSpread(double mean, double spread, int count, Func<double, string> format, string separator = " +- ")
+    {
+        ArgumentNullException.ThrowIfNull(format);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return count < 2 ? format(mean) : format(mean) + separator + format(spread);
+    }
 }

@@ -20,7 +20,7 @@ public sealed record GridRunSettings(int Threads = 1, string Device = "cpu", lon
 public sealed record GridFile(string Experiment, string Command, GridRunSettings Run, List<GridCell> Cells);
 
 /// <summary>The state a cell's process reports in <c>status.json</c> (rewritten atomically as it goes).</summary>
-/// <param name="State">pending, running, done, failed or preempted.</param>
+/// <param name="State">pending, running, done, failed or preempted (readers also show interrupted: see <see cref="GridFolder.ReadObservedStatus"/>).</param>
 /// <param name="Steps">Steps done.</param>
 /// <param name="TotalSteps">Steps of the whole run.</param>
 /// <param name="Message">One-line failure message or latest evaluation.</param>
@@ -72,6 +72,40 @@ public static class GridFolder
         catch (Exception e) when (e is JsonException or IOException)
         {
             return new CellStatus("unknown", Message: e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A cell's status as a reader of the grid should see it: as <see cref="ReadStatus"/>, except that a cell whose status
+    /// still says running while its process is gone (killed with the whole grid, so nothing recorded how it ended) is
+    /// <c>interrupted</c>. The process is the one named by the cell folder's lock (<see cref="OutputLock.Holder"/>): gone
+    /// when the lock has no owner file, or the owner is on this machine and no process with its id runs that started
+    /// before the status was written (a later process with the same id is another one). A holder on another machine (a
+    /// Slurm node) is taken to be running. <c>interrupted</c> is never written: <c>--resume</c> continues such a cell from
+    /// its last checkpoint.
+    /// </summary>
+    public static CellStatus ReadObservedStatus(string cellDirectory)
+    {
+        var status = ReadStatus(cellDirectory);
+        if (status.State != "running") return status;
+        var holder = OutputLock.Holder(cellDirectory);
+        if (holder is { } h && (h.Host != Environment.MachineName || IsAlive(h.Pid, status.Updated))) return status;
+        string who = holder is { } g ? $"its process {g.Pid} is gone" : "no process holds it";
+        return status with { State = "interrupted", Message = $"{who} (killed?); --resume continues it from its last checkpoint" };
+    }
+
+    private static bool IsAlive(int pid, DateTime statusWritten)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            if (p.HasExited) return false;
+            // Status times are UTC; a process that started after the status was written cannot have written it.
+            return statusWritten == default || p.StartTime.ToUniversalTime() <= statusWritten.ToUniversalTime().AddSeconds(1);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return false;
         }
     }
 

@@ -22,7 +22,7 @@ public static class GridReport
         return file.Cells.Select(c =>
         {
             string dir = GridFolder.CellDirectory(grid, c);
-            var status = GridFolder.ReadStatus(dir);
+            var status = GridFolder.ReadObservedStatus(dir);
             var records = new List<MetricsRecord>();
             string jsonl = Path.Combine(dir, "metrics.jsonl");
             if (File.Exists(jsonl))
@@ -51,7 +51,7 @@ public static class GridReport
                 {
                 }
             }
-            return new CellOutcome(c, dir, status.State, records, status.Steps, secondsPerStep, status.State == "failed" ? status.Message : null);
+            return new CellOutcome(c, dir, status.State, records, status.Steps, secondsPerStep, status.State is "failed" or "interrupted" ? status.Message : null);
         }).ToList();
     }
 
@@ -69,8 +69,9 @@ public static class GridReport
     }
 
     /// <summary>
-    /// Writes the report: <c>report.md</c> and its PNGs in the grid folder, and, with <paramref name="docs"/>, the same
-    /// markdown at that path with its PNGs beside it (named after its stem). Returns the paths written.
+    /// Writes the report: <c>report.md</c> and its PNGs (and SVGs) in the grid folder, and, with <paramref name="docs"/>,
+    /// the same markdown at that path with its plots beside it (named after its stem); an existing document there keeps
+    /// what <see cref="Merge"/> keeps. Returns the paths written.
     /// </summary>
     public static IReadOnlyList<string> Write(IExperiment experiment, string grid, string? docs = null, string? note = null)
     {
@@ -108,8 +109,7 @@ public static class GridReport
             var series = Series(outcomes, curve);
             if (series.Count == 0) continue;
             string png = prefix + curve.File + ".png";
-            LinePlot.SavePng(Path.Combine(dir, png), new LinePlotLayout(curve.Title, curve.XLabel, curve.Metric.Replace('_', ' '), curve.LogY), series);
-            written.Add(Path.Combine(dir, png));
+            written.AddRange(LinePlot.SavePng(Path.Combine(dir, png), new LinePlotLayout(curve.Title, curve.XLabel, curve.Metric.Replace('_', ' '), curve.LogY), series));
             md.AppendLine($"![{curve.Title}]({png})").AppendLine();
         }
         experiment.WriteReport(new GridReportContext(outcomes, dir, prefix), md);
@@ -121,9 +121,56 @@ public static class GridReport
                 notDone.Select(o => (IReadOnlyList<string>)new[] { o.Cell.Label, o.State, o.Steps.ToString(Inv), o.Message ?? "" })));
             md.AppendLine();
         }
-        GridFolder.WriteAtomically(markdownPath, md.ToString());
+        string text = md.ToString();
+        // --docs into an existing document: only this experiment's marked section is replaced, others' are kept.
+        if (prefix.Length > 0 && File.Exists(markdownPath)) text = Merge(File.ReadAllText(markdownPath), experiment.Name, text);
+        GridFolder.WriteAtomically(markdownPath, text);
         written.Insert(0, markdownPath);
         return written;
+    }
+
+    /// <summary>The line that opens the section of experiment <paramref name="name"/> in a document: <c>&lt;!-- NAME:begin --&gt;</c>.</summary>
+    public static string SectionBegin(string name) => $"<!-- {name}:begin -->";
+
+    /// <summary>The line that closes the section of experiment <paramref name="name"/>: <c>&lt;!-- NAME:end --&gt;</c>.</summary>
+    public static string SectionEnd(string name) => $"<!-- {name}:end -->";
+
+    /// <summary>
+    /// What <c>--docs PATH</c> writes when PATH exists (<paramref name="existing"/>): when it holds a section of
+    /// <paramref name="name"/> (between <see cref="SectionBegin"/> and <see cref="SectionEnd"/>), that document with the
+    /// section's content replaced by <paramref name="report"/>, its headings one level deeper (a report's "# Title" becomes
+    /// a "## Title" under the document's own title); otherwise <paramref name="report"/>, followed by every section of
+    /// another experiment that the existing document holds (so that e.g. <c>vae --docs vae.md</c> keeps the section that
+    /// <c>vae-bias --docs vae.md</c> wrote).
+    /// </summary>
+    public static string Merge(string existing, string name, string report)
+    {
+        ArgumentNullException.ThrowIfNull(existing);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(report);
+        string begin = SectionBegin(name), end = SectionEnd(name);
+        int b = existing.IndexOf(begin, StringComparison.Ordinal);
+        int e = b < 0 ? -1 : existing.IndexOf(end, b, StringComparison.Ordinal);
+        if (b >= 0 && e > b)
+            return existing[..(b + begin.Length)] + "\n" + DeeperHeadings(report).TrimEnd('\n') + "\n" + existing[e..];
+        var kept = new StringBuilder();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(existing,
+                     @"<!-- (?<name>[A-Za-z0-9_.-]+):begin -->.*?<!-- \k<name>:end -->", System.Text.RegularExpressions.RegexOptions.Singleline))
+            if (m.Groups["name"].Value != name) kept.Append('\n').Append(m.Value).Append('\n');
+        return kept.Length == 0 ? report : report.TrimEnd('\n') + "\n" + kept;
+    }
+
+    /// <summary>Every markdown heading outside code fences one level deeper.</summary>
+    private static string DeeperHeadings(string markdown)
+    {
+        var lines = markdown.Split('\n');
+        bool fenced = false;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].StartsWith("```", StringComparison.Ordinal)) fenced = !fenced;
+            else if (!fenced && lines[i].StartsWith('#')) lines[i] = "#" + lines[i];
+        }
+        return string.Join('\n', lines);
     }
 
     /// <summary>One line per row of the table: the curve's metric, mean +- std over the row's finished cells, aligned by record.</summary>
@@ -154,7 +201,6 @@ public static class GridReport
     {
         var xs = values.Where(double.IsFinite).ToList();
         if (xs.Count == 0) return "-";
-        if (xs.Count == 1) return xs[0].ToString(format, Inv);
-        return $"{Statistics.Mean(xs).ToString(format, Inv)} +- {Statistics.SampleStd(xs).ToString(format, Inv)}";
+        return Statistics.FormatMeanSpread(Statistics.Mean(xs), Statistics.SampleStd(xs), xs.Count, v => v.ToString(format, Inv));
     }
 }

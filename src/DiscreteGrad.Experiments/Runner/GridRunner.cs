@@ -29,7 +29,10 @@ public sealed record GridOptions(string Out, string Command = "", int Jobs = 1, 
     }
 }
 
-/// <summary>Receives the progress of a grid's cells (the CLI draws it).</summary>
+/// <summary>
+/// Receives the progress of a grid's cells (the CLI draws it): first the status of every cell that had finished before
+/// this launch (a resume), then, from the backend, the statuses a launched cell writes, its final one last.
+/// </summary>
 public interface IGridProgress
 {
     /// <summary>A cell's latest status.</summary>
@@ -134,10 +137,16 @@ public sealed class PreparedGrid : IDisposable
     /// <summary>The cells still to run (not finished under their current settings).</summary>
     public IReadOnlyList<GridCell> Todo { get; }
 
-    /// <summary>Hands the cells still to run to <paramref name="backend"/>; returns the launch and, when they ran here, every cell's outcome.</summary>
+    /// <summary>
+    /// Reports the cells that had finished to <paramref name="progress"/>, hands the cells still to run to
+    /// <paramref name="backend"/>; returns the launch and, when they ran here, every cell's outcome.
+    /// </summary>
     public (GridLaunch Launch, IReadOnlyList<CellOutcome> Outcomes) Launch(IGridBackend backend, IGridProgress? progress = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(backend);
+        if (progress is not null)
+            foreach (var c in File.Cells.Where(c => Todo.All(t => t.Index != c.Index)))
+                progress.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(Directory, c)));
         GridLaunch launch = Todo.Count == 0 ? new GridLaunch(true, "every cell had finished already") : backend.Launch(Directory, File, Todo, progress, cancel);
         return (launch, launch.Completed ? GridReport.Collect(Directory) : Array.Empty<CellOutcome>());
     }

@@ -54,6 +54,32 @@ public sealed class OutputLock : IDisposable
         return new OutputLock(stream, owner);
     }
 
+    /// <summary>
+    /// Who holds (or last held) the lock of <paramref name="directory"/>, from the owner file written beside it: the
+    /// process id and host name, or null when there is no owner file (nobody holds the lock: a holder deletes it when it
+    /// releases the lock; a killed one leaves it behind) or it cannot be read.
+    /// </summary>
+    public static (int Pid, string Host)? Holder(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        string owner = Path.Combine(directory, ".lock.owner");
+        string text;
+        try
+        {
+            if (!File.Exists(owner)) return null;
+            text = File.ReadAllText(owner).Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        // "process PID on HOST"
+        var words = text.Split(' ', 4);
+        return words.Length == 4 && words[0] == "process" && words[2] == "on" && int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+            ? (pid, words[3])
+            : null;
+    }
+
     /// <summary>Releases the lock.</summary>
     public void Dispose()
     {

@@ -35,7 +35,10 @@ public static class RunReport
         File.WriteAllText(Path.Combine(result.OutputDirectory, "summary.json"), JsonSerializer.Serialize(summary, Json));
     }
 
-    /// <summary>One PNG per metric (train and eval) and a markdown report that embeds them.</summary>
+    /// <summary>
+    /// One PNG (and SVG) per metric (train and eval) that changes over the run, and a markdown report that embeds them; a
+    /// metric with one value throughout (a fixed tau or beta logged each step) gets no plot.
+    /// </summary>
     public static void WritePlotsAndMarkdown(ITrainingTask task, RunnerOptions options, RunResult result)
     {
         string plots = Path.Combine(result.OutputDirectory, "plots");
@@ -49,9 +52,9 @@ public static class RunReport
                 var pts = recs.Where(r => r.Metrics.ContainsKey(metric) && double.IsFinite(r.Metrics[metric])).ToList();
                 if (pts.Count < 2) continue;
                 string file = $"{kind}-{Sanitize(metric)}.png";
-                LinePlot.SavePng(Path.Combine(plots, file), new LinePlotLayout($"{task.Name}: {kind} {metric}", "step", metric),
+                var written = LinePlot.SavePng(Path.Combine(plots, file), new LinePlotLayout($"{task.Name}: {kind} {metric}", "step", metric, SkipConstant: true),
                     new[] { new LineSeries(metric, pts.Select(p => (double)p.Step).ToArray(), pts.Select(p => p.Metrics[metric]).ToArray()) });
-                images.Add("plots/" + file);
+                if (written.Count > 0) images.Add("plots/" + file);
             }
         }
         var md = new StringBuilder();

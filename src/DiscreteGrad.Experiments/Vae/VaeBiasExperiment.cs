@@ -115,7 +115,8 @@ public sealed class VaeBiasEstimatorWords : SettingWords<VaeEstimator>
 /// (into <c>training/</c> of the cell, with the runner), and at each analysed step writes one record of the estimator's
 /// bias averaged over the images (<c>metrics.jsonl</c>, <c>eval.csv</c>) and every image's row to
 /// <c>gradient-bias.csv</c>. The report's table shows the last analysed step; a table per earlier step follows. Its
-/// markdown is self-contained (<c>--docs</c> writes it whole).
+/// markdown is self-contained: <c>--docs PATH</c> writes it whole, or, when PATH holds a <c>&lt;!-- vae-bias:begin --&gt;</c> ...
+/// <c>&lt;!-- vae-bias:end --&gt;</c> section (as docs/experiments/vae.md does), replaces that section only (<see cref="GridReport.Merge"/>).
 /// </summary>
 public sealed class VaeBiasExperiment : Experiment<VaeBiasConfig>
 {

@@ -75,15 +75,17 @@ public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGrid
     public GridLaunch Launch(string grid, GridFile file, IReadOnlyList<GridCell> cells, IGridProgress? progress, CancellationToken cancel)
     {
         using var slots = new SemaphoreSlim(Jobs);
-        var running = new List<(GridCell Cell, Process Process)>();
-        var gate = new object();
+        // When each cell's process was started: until its process writes a status, the cell's status.json is the one a
+        // previous run left (failed, preempted), which is not this run's progress.
+        var launched = new System.Collections.Concurrent.ConcurrentDictionary<int, DateTime>();
         var threads = cells.Select(cell => new Thread(() =>
         {
             slots.Wait();
             try
             {
                 if (cancel.IsCancellationRequested) return;
-                RunOne(grid, cell, running, gate, cancel);
+                launched[cell.Index] = DateTime.UtcNow;
+                RunOne(grid, cell, cancel);
             }
             finally
             {
@@ -93,14 +95,19 @@ public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGrid
         foreach (var t in threads) t.Start();
         while (threads.Any(t => t.IsAlive))
         {
-            foreach (var c in cells) progress?.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c)));
+            foreach (var c in cells)
+            {
+                if (progress is null || !launched.TryGetValue(c.Index, out var since)) continue;
+                var status = GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c));
+                if (status.Updated >= since) progress.Update(c, status);
+            }
             Thread.Sleep(250);
         }
-        foreach (var c in cells) progress?.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c)));
+        foreach (var c in cells.Where(c => launched.ContainsKey(c.Index))) progress?.Update(c, GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c)));
         return new GridLaunch(true, null);
     }
 
-    private void RunOne(string grid, GridCell cell, List<(GridCell, Process)> running, object gate, CancellationToken cancel)
+    private void RunOne(string grid, GridCell cell, CancellationToken cancel)
     {
         string dir = GridFolder.CellDirectory(grid, cell);
         Directory.CreateDirectory(dir);
