@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests;
 
-/// <summary>The README quick start, compiled and run here; a test keeps README.md in step with this code.</summary>
+/// <summary>The README quick start, compiled and run here; a test keeps README.md and docs/guide/getting-started.md in step with this code.</summary>
 [Collection(GlobalGenerator.Name)]
 public class QuickStartTests
 {
@@ -48,17 +48,19 @@ public class QuickStartTests
         Assert.InRange(report.CosineSimilarity, -1.0, 1.0);
     }
 
-    [Fact]
-    public void Readme_contains_the_quick_start_verbatim()
+    [Theory]
+    [InlineData("README.md")]
+    [InlineData("docs/guide/getting-started.md")]
+    public void The_readme_and_the_getting_started_page_contain_the_quick_start_verbatim(string page)
     {
         string dir = AppContext.BaseDirectory;
         while (dir != null && !File.Exists(Path.Combine(dir, "README.md"))) dir = Path.GetDirectoryName(dir)!;
         Assert.NotNull(dir);
-        string readme = File.ReadAllText(Path.Combine(dir!, "README.md"));
+        string text = File.ReadAllText(Path.Combine(dir!, page));
         string me = File.ReadAllText(Path.Combine(dir!, "tests", "DiscreteGrad.Tests", "QuickStartTests.cs"));
         int a = me.IndexOf("// README:begin", StringComparison.Ordinal), b = me.IndexOf("// README:end", StringComparison.Ordinal);
         var lines = me[a..b].Split('\n').Skip(1).Select(l => l.Trim()).Where(l => l.Length > 0);
         foreach (var line in lines)
-            Assert.True(readme.Contains(line, StringComparison.Ordinal), $"README.md lacks the quick-start line: {line}");
+            Assert.True(text.Contains(line, StringComparison.Ordinal), $"{page} lacks the quick-start line: {line}");
     }
 }

@@ -51,7 +51,7 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
         "Sum-of-Gamma(k, s = 10) noise at temperature 1; the estimate is the mean of S per-sample ones. I-MLE forward: (z − MAP(θ − λ dz + ε)) / λ; " +
         "central: (MAP(θ + λ dz + ε) − MAP(θ − λ dz + ε)) / (2λ); AIMLE: the same with the adaptive λ = β ||θ|| / ||dz||; STE: 2 (z − b); " +
         "SFE (exact sampling): (1/S) Σ L(z_s) (z_s − μ(θ)); SFE (PaM, LOO baseline): the library's `ScoreFunctionMap`. Cosine: mean ± SE over " +
-        "the seeds (an all-zero estimate counts as 0); the optimality gap E_p[L](θ_t) − min_z L(z) is exact, mean ± SE over the SGD runs. " +
+        "the seeds (an all-zero estimate counts as 0); the optimality gap E_p\\[L\\](θ_t) − min_z L(z) is exact, mean ± SE over the SGD runs. " +
         "The paper's finding: AIMLE central gives the gradients closest to the true one.";
 
     /// <summary>Runs the cell's study and writes its CSVs, its <c>result.json</c> and its summary record.</summary>
