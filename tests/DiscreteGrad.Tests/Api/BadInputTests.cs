@@ -71,6 +71,20 @@ public class BadInputTests
         Throws("tau", () => Functional.GumbelSoftmax(logits, tau, hard: true, noise: noise), "smallest normal");
     }
 
+    [Theory]
+    [InlineData(EstimatorKind.StraightThrough)]
+    [InlineData(EstimatorKind.ReinMax)]
+    [InlineData(EstimatorKind.GappedStraightThrough)]
+    [InlineData(EstimatorKind.GumbelRao)]
+    public void Other_estimators_refuse_a_temperature_below_the_smallest_normal_float32(EstimatorKind kind)
+    {
+        // They returned a NaN gradient (and, but for ReinMax, a NaN value) at these temperatures.
+        var logits = tensor(SmallLogits, dtype: F64).to(ScalarType.Float32);
+        foreach (var tau in new[] { 1e-45, 1e-300 })
+            Throws("tau", () => Categorical.Sample(logits, kind, new EstimatorOptions(Tau: tau, GumbelRaoK: 4), new Generator(1)),
+                "smallest normal");
+    }
+
     /// <summary>
     /// A temperature the dtype represents but at which (theta + g) / tau overflows: the result must be the tau -> 0 limit,
     /// the one-hot argmax of theta + g, with a zero gradient (the limit of J(y) / tau), not NaN.
@@ -105,7 +119,8 @@ public class BadInputTests
         var logits64 = tensor(SmallLogits, dtype: F64);
         var noise = tensor(PinnedGumbel, dtype: F64) * 1e10;
         Throws("beta", () => Functional.GumbelSoftmax(logits64, 1.0, beta: 1e300, noise: noise), "overflows");
-        Throws("Beta", () => Categorical.Sample(logits32, EstimatorKind.StraightThroughGumbel, new EstimatorOptions(Beta: 1e300),
+        // The dtype-dependent bound is checked where the dtype is known, by the estimator: it names its parameter beta.
+        Throws("beta", () => Categorical.Sample(logits32, EstimatorKind.StraightThroughGumbel, new EstimatorOptions(Beta: 1e300),
             new Generator(3)), "3.4028235E+38");
     }
 
@@ -184,6 +199,13 @@ public class BadInputTests
     {
         var w = tensor(new double[,] { { 0, 1, 2 }, { 5, 0, 3 }, { 2, 3, 0 } }, dtype: F64).unsqueeze(0);
         Throws("weights", () => new MaximumSpanningTreeSolver().Solve(w), "symmetric");
+        // Within the relative tolerance (1e-6 of the largest off-diagonal |W| = 5) a matrix counts as symmetric: the tree of
+        // edges {1, 2} (weight 5) and {0, 2} (weight 3 + 1e-7 vs 3): {0, 2} and {1, 2}.
+        var nearly = tensor(new double[,] { { 0, 1, 3 }, { 1, 0, 5 }, { 3 + 1e-7, 5, 0 } }, dtype: F64).unsqueeze(0);
+        TorchAssert.Close(new double[] { 0, 0, 1, 0, 0, 1, 1, 1, 0 }, new MaximumSpanningTreeSolver().Solve(nearly), 0, "nearly symmetric");
+        // Opting in reads W as (W + W^T) / 2: edges {1, 2} (weight 3) and {0, 1} (weight 3) beat {0, 2} (weight 2).
+        TorchAssert.Close(new double[] { 0, 1, 0, 1, 0, 1, 0, 1, 0 }, new MaximumSpanningTreeSolver(acceptAsymmetric: true).Solve(w), 0,
+            "symmetric part");
     }
 
     [Fact]
@@ -195,6 +217,9 @@ public class BadInputTests
         Throws("solver", () => new StraightThroughMapLayer(new NanReturningSolver()).Forward(theta), nameof(NanReturningSolver));
         Throws("solver", () => new ScoreFunctionMap(new NanReturningSolver(), ImleNoise.Gumbel, generator: new Generator(1)).Sample(theta),
             nameof(NanReturningSolver));
+        // The scan is one of the value checks that Guard.FiniteChecks(false) switches off for hot loops.
+        using (Guard.FiniteChecks(false))
+            Assert.True(isnan(new ImleLayer(new NanReturningSolver()).Forward(theta)).all().item<bool>());
     }
 
     // ---- Layers and schedules ----
