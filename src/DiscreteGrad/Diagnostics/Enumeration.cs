@@ -42,14 +42,33 @@ public static class Enumeration
     }
 
     /// <summary>log p(z) of every joint state for logits [N, K]: sum_i log_softmax(theta_i)[z_i], shape [S].</summary>
+    /// <param name="logits">theta [N, K], floating point.</param>
+    /// <param name="states">One-hot states [S, N, K] (e.g. <see cref="JointStates"/>(N, K)).</param>
     public static Tensor LogProbabilities(Tensor logits, Tensor states)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(states);
+        if (logits.dim() != 2)
+            throw new ArgumentException($"logits must have shape [N, K] (got {logits.dim()} dimensions).", nameof(logits));
+        Guard.CategoricalShape(logits);
+        if (states.dim() != 3 || states.shape[1] != logits.shape[0] || states.shape[2] != logits.shape[1])
+            throw new ArgumentException(
+                $"states must have shape [S, {logits.shape[0]}, {logits.shape[1]}] for logits [{logits.shape[0]}, {logits.shape[1]}] "
+                + $"(got [{string.Join(", ", states.shape)}]).", nameof(states));
+        return LogProbabilitiesCore(logits, states);
+    }
+
+    private static Tensor LogProbabilitiesCore(Tensor logits, Tensor states)
         => (states * logits.log_softmax(-1).unsqueeze(0)).sum(new long[] { 1, 2 });
 
     /// <summary>Exact E[f] and its gradient with respect to <paramref name="logits"/> [N, K].</summary>
-    /// <param name="logits">theta [N, K]; it need not require grad (a detached copy is differentiated).</param>
-    /// <param name="f">Values of the joint states: [S, N, K] one-hot in, [S] out.</param>
+    /// <param name="logits">theta [N, K], any floating dtype; it need not require grad (a detached copy is differentiated).</param>
+    /// <param name="f">Values of the joint states: [S, N, K] one-hot in (in the logits' dtype), [S] out.</param>
+    /// <returns>The value as a double and the gradient in the logits' dtype; both are accumulated in float64 (the
+    /// probabilities and the sum over states), so float32 logits give the float64 numbers to float32 rounding.</returns>
     public static ExactExpectation Exact(Tensor logits, Func<Tensor, Tensor> f)
     {
+        ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(f);
         if (logits.dim() != 2)
             throw new ArgumentException($"logits must have shape [N, K] (got {logits.dim()} dimensions).", nameof(logits));
@@ -60,8 +79,10 @@ public static class Enumeration
         var values = f(states);
         if (values.dim() != 1 || values.shape[0] != states.shape[0])
             throw new ArgumentException($"f must return one value per state, shape [{states.shape[0]}] (got [{string.Join(", ", values.shape)}]).", nameof(f));
-        var p = LogProbabilities(theta, states).exp();
-        var expectation = (p * values).sum();
+        // The sum over (up to 2^16) states in float64 whatever the logits' dtype; for float64 logits these are the same
+        // operations as without the conversions (they are no-ops).
+        var p = LogProbabilitiesCore(theta.to(ScalarType.Float64), states.to(ScalarType.Float64)).exp();
+        var expectation = (p * values.to(ScalarType.Float64)).sum();
         var grad = torch.autograd.grad(new[] { expectation }, new[] { theta })[0];
         double v = expectation.item<double>();
         return new ExactExpectation(v, scope.MoveToOuter(grad.detach()));

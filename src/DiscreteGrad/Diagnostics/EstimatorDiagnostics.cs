@@ -19,8 +19,10 @@ public static class EstimatorDiagnostics
         or EstimatorKind.GappedStraightThrough;
 
     /// <summary>The expected gradient of <paramref name="kind"/> for E[f], exactly where possible.</summary>
-    /// <param name="logits">theta [N, K].</param>
-    /// <param name="f">[S, N, K] (the estimator's output per sample) to [S].</param>
+    /// <param name="logits">theta [N, K], any floating dtype: the estimator runs on a float64 copy, so f receives float64
+    /// tensors and the results (<see cref="GradientEstimate.Mean"/>, <see cref="GradientEstimate.StandardError"/>) are
+    /// float64 whatever the logits' dtype (float32 logits give the float64 numbers of their values).</param>
+    /// <param name="f">[S, N, K] (the estimator's output per sample, float64) to [S].</param>
     /// <param name="kind">Estimator.</param>
     /// <param name="options">Its hyperparameters.</param>
     /// <param name="monteCarloSamples">Number of estimates averaged when the expectation cannot be enumerated.</param>
@@ -29,6 +31,7 @@ public static class EstimatorDiagnostics
     public static GradientEstimate ExpectedGradient(Tensor logits, Func<Tensor, Tensor> f, EstimatorKind kind,
         EstimatorOptions? options = null, long monteCarloSamples = 10_000, Generator? generator = null, long batchSize = 2048)
     {
+        ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(f);
         if (logits.dim() != 2)
             throw new ArgumentException($"logits must have shape [N, K] (got {logits.dim()} dimensions).", nameof(logits));
@@ -55,7 +58,8 @@ public static class EstimatorDiagnostics
         return new BiasReport(cos, rel, estimate.Variance, se, estimate.Exact);
     }
 
-    /// <summary>Exact gradient, expected estimator gradient and their comparison in one call.</summary>
+    /// <summary>Exact gradient, expected estimator gradient and their comparison in one call (float64 inside for any
+    /// floating dtype of <paramref name="logits"/>).</summary>
     public static BiasReport Analyse(Tensor logits, Func<Tensor, Tensor> f, EstimatorKind kind, EstimatorOptions? options = null,
         long monteCarloSamples = 10_000, Generator? generator = null)
     {

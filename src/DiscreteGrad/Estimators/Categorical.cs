@@ -43,7 +43,7 @@ public static class Categorical
     /// <summary>The pinned sample (validated, in the logits' dtype and device) or a fresh D ~ Cat(softmax(theta)).</summary>
     internal static Tensor ResolveSample(Tensor logits, Generator? generator, Tensor? sample)
     {
-        if (sample is null) return OneHot.Sample(logits, generator);
+        if (sample is null) return OneHot.SampleCore(logits, generator);   // logits checked by the estimator
         OneHot.Validate(sample, logits, nameof(sample));
         return sample.to(logits.dtype, logits.device).detach();
     }

@@ -1,9 +1,14 @@
 namespace DiscreteGrad.Estimators;
 
 /// <summary>Hyperparameters of the pathwise estimators. Unused ones are ignored by an estimator that has no use for them.</summary>
-/// <param name="Tau">Temperature tau &gt; 0 of the relaxation (the softmax_tau in the gradient path).</param>
+/// <param name="Tau">Temperature tau &gt; 0 of the relaxation (the softmax_tau in the gradient path), and at least the
+/// smallest normal number of the logits' dtype (float32 1.1754944E-38, float64 2.2250738585072014E-308; checked by the
+/// estimator, which knows the dtype). Gumbel-softmax and STGS compute the tau -&gt; 0 limit stably: where
+/// (theta + beta g) / tau would overflow, the scores are shifted by their row maximum first (forward: the one-hot argmax;
+/// gradient: 0).</param>
 /// <param name="Beta">Scale beta &gt;= 0 of the Gumbel noise (Gumbel-softmax and STGS only); beta = 0 is the plain softmax.
-/// Separate from tau as in the DCCG paper (Friede and Niepert 2021).</param>
+/// Separate from tau as in the DCCG paper (Friede and Niepert 2021). At most the largest number of the logits' dtype, and
+/// theta + beta g must be finite in it (checked with the logits' finite check; an overflow is refused naming beta).</param>
 /// <param name="Gap">Gap of GST (default 1.0, the GST-1.0 of the ReinMax paper), &gt;= 0.</param>
 /// <param name="GumbelRaoK">Number K &gt;= 1 of conditional Gumbel samples of GR-MCK (default 100).</param>
 public sealed record EstimatorOptions(double Tau = 1.0, double Beta = 1.0, double Gap = 1.0, int GumbelRaoK = 100)

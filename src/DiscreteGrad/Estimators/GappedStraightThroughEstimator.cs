@@ -18,7 +18,7 @@ internal static class GappedStraightThroughEstimator
     internal static CategoricalSample Run(Tensor logits, double tau, double gap, Generator? generator, Tensor? sample)
     {
         Guard.CategoricalLogits(logits);
-        Guard.Temperature(tau);
+        Guard.Temperature(tau, logits.dtype);
         Guard.NonNegative(gap, nameof(gap));
         using var scope = torch.NewDisposeScope();
         var d = Categorical.ResolveSample(logits, generator, sample);

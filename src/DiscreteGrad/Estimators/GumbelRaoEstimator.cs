@@ -22,15 +22,20 @@ internal static class GumbelRaoEstimator
     internal static CategoricalSample Run(Tensor logits, double tau, int k, Generator? generator, Tensor? sample, Tensor? exponentialNoise)
     {
         Guard.CategoricalLogits(logits);
-        Guard.Temperature(tau);
+        Guard.Temperature(tau, logits.dtype);
         Guard.AtLeast(k, 1, nameof(k));
         using var scope = torch.NewDisposeScope();
         var d = Categorical.ResolveSample(logits, generator, sample);
         var noiseShape = logits.shape.Append(k).ToArray();
-        if (exponentialNoise is not null && !exponentialNoise.shape.SequenceEqual(noiseShape))
-            throw new ArgumentException(
-                $"exponentialNoise must have shape [..., C, k] = [{string.Join(", ", noiseShape)}] (got [{string.Join(", ", exponentialNoise.shape)}]).",
-                nameof(exponentialNoise));
+        if (exponentialNoise is not null)
+        {
+            if (!exponentialNoise.shape.SequenceEqual(noiseShape))
+                throw new ArgumentException(
+                    $"exponentialNoise must have shape [..., C, k] = [{string.Join(", ", noiseShape)}] (got [{string.Join(", ", exponentialNoise.shape)}]).",
+                    nameof(exponentialNoise));
+            // Exponential(1) draws: 0 and +inf (the ends of the support) are clamped like fresh draws; below 0 or NaN is refused.
+            Guard.InRange(exponentialNoise, 0, double.PositiveInfinity, nameof(exponentialNoise), "[0, +inf] (>= 0, not NaN)");
+        }
         var gk = ConditionalGumbels(logits.detach(), d, k, generator, exponentialNoise);
         var p = GumbelRaoFunction.apply(logits, gk, tau)[0];
         var value = d + (p - p.detach());

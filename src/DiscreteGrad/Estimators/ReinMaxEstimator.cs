@@ -15,7 +15,7 @@ internal static class ReinMaxEstimator
     internal static CategoricalSample Run(Tensor logits, double tau, Generator? generator, Tensor? sample)
     {
         Guard.CategoricalLogits(logits);
-        Guard.Temperature(tau);
+        Guard.Temperature(tau, logits.dtype);
         using var scope = torch.NewDisposeScope();
         var d = Categorical.ResolveSample(logits, generator, sample);
         var outputs = ReinMaxFunction.apply(logits, d, tau);

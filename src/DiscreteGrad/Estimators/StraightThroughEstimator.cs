@@ -13,7 +13,7 @@ internal static class StraightThroughEstimator
     internal static CategoricalSample Run(Tensor logits, double tau, Generator? generator, Tensor? sample)
     {
         Guard.CategoricalLogits(logits);
-        Guard.Temperature(tau);
+        Guard.Temperature(tau, logits.dtype);
         using var scope = torch.NewDisposeScope();
         var d = Categorical.ResolveSample(logits, generator, sample);
         var p = tau == 1.0 ? logits.softmax(-1) : (logits / tau).softmax(-1);

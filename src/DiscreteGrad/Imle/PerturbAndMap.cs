@@ -26,7 +26,10 @@ internal static class PerturbAndMap
         return shape;
     }
 
-    /// <summary>Unscaled noise eps [B*S, ...]: the pinned tensor (checked, converted to theta's dtype and device) or a fresh draw.</summary>
+    /// <summary>
+    /// Unscaled noise eps [B*S, ...]: the pinned tensor (checked for shape, floating point and, when
+    /// <see cref="Guard.CheckFiniteLogits"/>, finite; converted to theta's dtype and device) or a fresh draw.
+    /// </summary>
     public static Tensor Noise(Tensor theta, int samples, ImleNoise noise, Generator? generator, Tensor? pinned)
     {
         var shape = StackedShape(theta, samples);
@@ -34,22 +37,40 @@ internal static class PerturbAndMap
         if (!pinned.shape.SequenceEqual(shape))
             throw new ArgumentException(
                 $"noise must have the stacked shape [B*S, ...] = [{string.Join(", ", shape)}] (got {BatchArrays.Shape(pinned)}).", "noise");
+        if (!pinned.is_floating_point())
+            throw new ArgumentException($"noise must be a floating-point tensor (got {pinned.dtype}).", "noise");
+        Guard.Finite(pinned, "noise");
         return pinned.detach().to(theta.dtype, theta.device);
     }
 
     /// <summary>theta [B, ...] repeated to [B*S, ...] (row b*S + s holds theta_b).</summary>
     public static Tensor Repeat(Tensor theta, int samples) => samples == 1 ? theta : theta.repeat_interleave(samples, 0);
 
-    /// <summary>Calls the solver without autograd and checks that it kept the shape; the result has weights' dtype and device.</summary>
+    /// <summary>
+    /// Calls the solver without autograd and checks that it kept the shape and (when <see cref="Guard.CheckFiniteLogits"/>)
+    /// returned finite values, so that a solver's NaN cannot flow into the gradient unreported; the result has weights'
+    /// dtype and device. In the forward pass the <see cref="NonFiniteValueException"/> (ParamName "solver") reaches the
+    /// caller; in the backward pass TorchSharp cannot carry a managed exception back through libtorch's autograd engine,
+    /// so it ends the process with that message (as a solver's own exception there does) instead of a silent NaN gradient.
+    /// </summary>
     public static Tensor Solve(IMapSolver solver, Tensor weights)
     {
         using var _ = torch.no_grad();
         var z = solver.Solve(weights);
+        string type = solver.GetType().Name;
         if (z is null)
-            throw new InvalidOperationException($"{solver.GetType().Name}.Solve returned null.");
+            throw new InvalidOperationException($"{type}.Solve returned null.");
         if (!z.shape.SequenceEqual(weights.shape))
             throw new InvalidOperationException(
-                $"{solver.GetType().Name}.Solve must return the shape of its input {BatchArrays.Shape(weights)} (got {BatchArrays.Shape(z)}).");
+                $"{type}.Solve must return the shape of its input {BatchArrays.Shape(weights)} (got {BatchArrays.Shape(z)}).");
+        if (Guard.CheckFiniteLogits && z.is_floating_point() && !double.IsFinite(Guard.MaxAbs(z)))
+        {
+            string input = double.IsFinite(Guard.MaxAbs(weights))
+                ? "for finite weights"
+                : "for weights that hold NaN or infinity themselves (in the backward pass: the upstream gradient is not finite)";
+            throw new NonFiniteValueException(
+                $"{type}.Solve returned NaN or infinity {input}; a MAP solver must return finite (0/1) solutions.", nameof(solver));
+        }
         return z.detach().to(weights.dtype, weights.device);
     }
 

@@ -24,6 +24,7 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
     private readonly CategoricalNode node;
     private readonly nn.Module<Tensor, Tensor> h;
     private double _alpha;
+    private DropResMode _dropRes;
 
     /// <summary>Creates the component from its parts.</summary>
     /// <param name="encoder">g: u [B, ...] to logits [B, K].</param>
@@ -37,7 +38,8 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
         g = encoder ?? throw new ArgumentNullException(nameof(encoder));
         this.node = node ?? throw new ArgumentNullException(nameof(node));
         h = decoder ?? throw new ArgumentNullException(nameof(decoder));
-        DropRes = dropRes;
+        CheckMode(dropRes, nameof(dropRes));
+        _dropRes = dropRes;
         Generator = generator;
         RegisterComponents();
     }
@@ -53,6 +55,7 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
         Guard.AtLeast(dim, 1, nameof(dim));
         Guard.AtLeast(categories, 2, nameof(categories));
         Guard.AtLeast(outputDim, 1, nameof(outputDim));
+        CheckMode(dropRes, nameof(dropRes));
         if (dropRes != DropResMode.None && outputDim != dim)
             throw new ArgumentException($"DropRes adds u to h(z): outputDim must equal dim = {dim} (got {outputDim}).", nameof(outputDim));
         return new DiscreteContinuousComponent(nn.Linear(dim, categories, dtype: dtype),
@@ -62,8 +65,22 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
 
     /// <summary>The categorical node (its Tau and Beta are what schedules set).</summary>
     public CategoricalNode Node => node;
-    /// <summary>Residual mode.</summary>
-    public DropResMode DropRes { get; set; }
+    /// <summary>Residual mode: None, PerBatch or PerExample (other values of the enum type are refused).</summary>
+    public DropResMode DropRes
+    {
+        get => _dropRes;
+        set
+        {
+            CheckMode(value, nameof(DropRes));
+            _dropRes = value;
+        }
+    }
+
+    private static void CheckMode(DropResMode mode, string name)
+    {
+        if (!Enum.IsDefined(mode))
+            throw new ArgumentOutOfRangeException(name, mode, $"{name} must be None, PerBatch or PerExample (got {(int)mode}).");
+    }
     /// <summary>Random source of the DropRes coins.</summary>
     public Generator? Generator { get; set; }
 

@@ -8,13 +8,14 @@ namespace DiscreteGrad.Sampling;
 /// <para>
 /// Guarded against the classic failure (E = 0 or U in {0, 1} gives an infinite g and then NaN): E is clamped into
 /// [tiny, max] of the dtype and U into [tiny, 1 - eps/2], so every draw is finite for fp16, bf16, fp32 and fp64.
+/// Pre-drawn values outside the support's closure (E &lt; 0, U outside [0, 1], NaN) are refused, not clamped.
 /// </para>
 /// Gumbel-max: argmax(theta + g) with g ~ Gumbel(0, beta) samples softmax(theta / beta).
 /// </summary>
 public static class Gumbel
 {
     /// <summary>Draws Gumbel(0, <paramref name="beta"/>) noise of the given shape from an explicit generator.</summary>
-    /// <param name="shape">Shape of the draw.</param>
+    /// <param name="shape">Shape of the draw, every dimension &gt;= 0.</param>
     /// <param name="beta">Scale, finite and &gt;= 0; beta = 0 returns zeros (no noise).</param>
     /// <param name="generator">Random source; null uses TorchSharp's default generator (not reproducible across threads).</param>
     /// <param name="dtype">Floating dtype of the result (default float32).</param>
@@ -22,6 +23,12 @@ public static class Gumbel
     public static Tensor Sample(long[] shape, double beta = 1.0, Generator? generator = null,
         ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Any(d => d < 0))
+            throw new ArgumentOutOfRangeException(nameof(shape),
+                $"shape must have every dimension >= 0 (got [{string.Join(", ", shape)}]).");
+        if (dtype is not (ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentOutOfRangeException(nameof(dtype), dtype, $"dtype must be Float16, BFloat16, Float32 or Float64 (got {dtype}).");
         Guard.Scale(beta);
         var e = torch.empty(shape, dtype: dtype, device: device);
         e.exponential_(1.0, generator);
@@ -36,9 +43,18 @@ public static class Gumbel
         => Sample(like.shape, beta, generator, like.dtype, like.device);
 
     /// <summary>g = -beta * log(E) from pre-drawn Exponential(1) values; E is clamped into [tiny, max] of its dtype.</summary>
+    /// <param name="exponential">E, floating point, every entry &gt;= 0 (0 and +inf, the ends of the support, are clamped;
+    /// negative values and NaN are refused when <see cref="Guard.CheckFiniteLogits"/>).</param>
+    /// <param name="beta">Scale, finite and &gt;= 0.</param>
     public static Tensor FromExponential(Tensor exponential, double beta = 1.0)
     {
         Guard.Scale(beta);
+        Guard.InRange(exponential, 0, double.PositiveInfinity, nameof(exponential), "[0, +inf] (>= 0, not NaN)");
+        return FromExponentialCore(exponential, beta);
+    }
+
+    private static Tensor FromExponentialCore(Tensor exponential, double beta)
+    {
         using var scope = torch.NewDisposeScope();
         var fi = torch.finfo(exponential.dtype);
         var g = exponential.clamp(fi.tiny, fi.max).log().neg_();
@@ -47,12 +63,16 @@ public static class Gumbel
     }
 
     /// <summary>g = -beta * log(-log U) from pre-drawn uniforms; U is clamped into [tiny, 1 - eps/2] of its dtype.</summary>
+    /// <param name="uniform">U, floating point, every entry in [0, 1] (values outside and NaN are refused when
+    /// <see cref="Guard.CheckFiniteLogits"/>).</param>
+    /// <param name="beta">Scale, finite and &gt;= 0.</param>
     public static Tensor FromUniform(Tensor uniform, double beta = 1.0)
     {
         Guard.Scale(beta);
+        Guard.InRange(uniform, 0, 1, nameof(uniform), "[0, 1]");
         using var scope = torch.NewDisposeScope();
         var fi = torch.finfo(uniform.dtype);
         var u = uniform.clamp(fi.tiny, 1.0 - fi.eps / 2);
-        return scope.MoveToOuter(FromExponential(u.log().neg_(), beta));
+        return scope.MoveToOuter(FromExponentialCore(u.log().neg_(), beta));
     }
 }

@@ -7,7 +7,17 @@ namespace DiscreteGrad.Sampling;
 public static class OneHot
 {
     /// <summary>One-hot encoding of the argmax over the last dimension, in the dtype of <paramref name="scores"/>.</summary>
+    /// <param name="scores">Scores [..., K] with at least one dimension and K &gt;= 1; finite when floating point (checked
+    /// when <see cref="Guard.CheckFiniteLogits"/>: the argmax of a row holding NaN means nothing).</param>
     public static Tensor Argmax(Tensor scores)
+    {
+        Guard.LastDimension(scores, nameof(scores), 1, floating: false);
+        if (scores.is_floating_point()) Guard.Finite(scores, nameof(scores));
+        return ArgmaxCore(scores);
+    }
+
+    /// <summary><see cref="Argmax"/> without the checks, for scores the caller has checked.</summary>
+    internal static Tensor ArgmaxCore(Tensor scores)
     {
         using var scope = torch.NewDisposeScope();
         var idx = scores.argmax(-1, keepdim: true);
@@ -21,12 +31,23 @@ public static class OneHot
     /// D ~ Cat(softmax(logits)) as a one-hot tensor, drawn by Gumbel-max (exact: argmax(theta + G), G ~ Gumbel(0, 1)).
     /// The result carries no gradient.
     /// </summary>
+    /// <param name="logits">theta [..., K]: floating point, at least one dimension, K &gt;= 1, finite (checked when
+    /// <see cref="Guard.CheckFiniteLogits"/>).</param>
+    /// <param name="generator">Random source (null: TorchSharp's default generator).</param>
     public static Tensor Sample(Tensor logits, Generator? generator = null)
+    {
+        Guard.LastDimension(logits, nameof(logits), 1, floating: true);
+        Guard.Finite(logits, nameof(logits));
+        return SampleCore(logits, generator);
+    }
+
+    /// <summary><see cref="Sample"/> without the checks, for logits the caller has checked.</summary>
+    internal static Tensor SampleCore(Tensor logits, Generator? generator)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
         var g = Gumbel.SampleLike(logits, 1.0, generator);
-        return scope.MoveToOuter(Argmax(g.add_(logits.detach())));   // g + theta == theta + g exactly
+        return scope.MoveToOuter(ArgmaxCore(g.add_(logits.detach())));   // g + theta == theta + g exactly
     }
 
     /// <summary>

@@ -17,8 +17,11 @@ public abstract class Schedule
     /// <summary>A short description including the parameters, e.g. "tempmatch(tau=8, gamma=0.008)".</summary>
     public abstract string Name { get; }
 
-    /// <summary>The value after <paramref name="t"/> updates (t &gt;= 0).</summary>
+    /// <summary>The value after <paramref name="t"/> updates; throws for t &lt; 0 (<see cref="CheckStep"/>).</summary>
     public abstract double At(long t);
+
+    /// <summary>The check every <see cref="At"/> starts with: t &gt;= 0 (a schedule is not defined before its start).</summary>
+    protected static void CheckStep(long t) => Guard.AtLeast(t, 0, nameof(t));
 
     /// <summary>The current value, <c>At(Step)</c>.</summary>
     public double Value => At(Step);
@@ -49,7 +52,11 @@ public sealed class ConstantSchedule(double value) : Schedule
     /// <inheritdoc />
     public override string Name => $"constant({F(value)})";
     /// <inheritdoc />
-    public override double At(long t) => value;
+    public override double At(long t)
+    {
+        CheckStep(t);
+        return value;
+    }
 }
 
 /// <summary>
@@ -77,7 +84,11 @@ public sealed class TempMatchSchedule : Schedule
     /// <inheritdoc />
     public override string Name => $"tempmatch(tau={F(Tau)}, gamma={F(Gamma)})";
     /// <inheritdoc />
-    public override double At(long t) => Tau * (1 - Math.Exp(-Gamma * t));
+    public override double At(long t)
+    {
+        CheckStep(t);
+        return Tau * (1 - Math.Exp(-Gamma * t));
+    }
 }
 
 /// <summary>Exponential decay to a floor: max(floor, start * rate^t) (the tau-annealing baseline).</summary>
@@ -106,7 +117,11 @@ public sealed class ExponentialDecaySchedule : Schedule
     /// <inheritdoc />
     public override string Name => $"expdecay(start={F(Start)}, rate={F(Rate)}, floor={F(Floor)})";
     /// <inheritdoc />
-    public override double At(long t) => Math.Max(Floor, Start * Math.Pow(Rate, t));
+    public override double At(long t)
+    {
+        CheckStep(t);
+        return Math.Max(Floor, Start * Math.Pow(Rate, t));
+    }
 }
 
 /// <summary>
@@ -137,5 +152,9 @@ public sealed class LinearSchedule : Schedule
     /// <inheritdoc />
     public override string Name => $"linear(start={F(Start)}, end={F(End)}, increment={F(Increment)})";
     /// <inheritdoc />
-    public override double At(long t) => End >= Start ? Math.Min(End, Start + Increment * t) : Math.Max(End, Start - Increment * t);
+    public override double At(long t)
+    {
+        CheckStep(t);
+        return End >= Start ? Math.Min(End, Start + Increment * t) : Math.Max(End, Start - Increment * t);
+    }
 }

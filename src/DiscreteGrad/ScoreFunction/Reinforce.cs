@@ -59,7 +59,8 @@ public static class Reinforce
     /// <param name="logits">theta [..., K].</param>
     /// <param name="f">Maps the one-hot sample [S?, ..., K] to values whose shape is a leading part of it (e.g. [S?, B] for
     /// logits [B, N, K]: the log-probabilities of the remaining node dimensions are summed).</param>
-    /// <param name="baseline">Baseline (null: none). A <see cref="LeaveOneOutBaseline"/> needs <paramref name="samples"/> &gt;= 2.</param>
+    /// <param name="baseline">Baseline (null: none). A <see cref="LeaveOneOutBaseline"/> needs <paramref name="samples"/> &gt;= 2
+    /// (or a pinned sample with a leading sample dimension).</param>
     /// <param name="samples">Number of samples along a new leading dimension (null: one sample, no extra dimension).</param>
     /// <param name="generator">Random source.</param>
     /// <param name="sample">Optional pinned one-hot sample (shape [..., K] or [S, ..., K]) instead of drawing one.</param>
@@ -69,18 +70,20 @@ public static class Reinforce
         ArgumentNullException.ThrowIfNull(f);
         Guard.CategoricalLogits(logits);
         if (sample is not null) Checks.OneHotSample(sample, logits, nameof(sample));
+        RequireSampleDimension(baseline, samples, sample, logits);
         using var scope = torch.NewDisposeScope();
         var z = sample?.detach().to(logits.dtype) ?? Samples.Categorical(logits, samples, generator);
         var fz = f(z);
         int eventDims = Checks.EventDims(z, fz, 1, nameof(f));
-        var lp = LogProb.Categorical(logits, z, eventDims - 1);
+        var lp = LogProb.CategoricalCore(logits, z, eventDims - 1);
         return Finish(scope, z, fz, lp, baseline);
     }
 
     /// <summary>Samples a Bernoulli node (P(z = 1) = sigmoid(theta)), evaluates f and builds the surrogate.</summary>
     /// <param name="logits">theta [...].</param>
     /// <param name="f">Maps z [S?, ...] to values whose shape is a leading part of it.</param>
-    /// <param name="baseline">Baseline (null: none).</param>
+    /// <param name="baseline">Baseline (null: none). A <see cref="LeaveOneOutBaseline"/> needs <paramref name="samples"/> &gt;= 2
+    /// (or a pinned sample with a leading sample dimension).</param>
     /// <param name="samples">Number of samples along a new leading dimension (null: one).</param>
     /// <param name="generator">Random source.</param>
     /// <param name="sample">Optional pinned z in {0, 1}.</param>
@@ -90,12 +93,26 @@ public static class Reinforce
         ArgumentNullException.ThrowIfNull(f);
         Guard.BernoulliLogits(logits);
         if (sample is not null) Checks.BinarySample(sample, logits, nameof(sample));
+        RequireSampleDimension(baseline, samples, sample, logits);
         using var scope = torch.NewDisposeScope();
         var z = sample?.detach().to(logits.dtype) ?? Samples.Bernoulli(logits, samples, generator);
         var fz = f(z);
         int eventDims = Checks.EventDims(z, fz, 0, nameof(f));
-        var lp = LogProb.Bernoulli(logits, z, eventDims);
+        var lp = LogProb.BernoulliCore(logits, z, eventDims);
         return Finish(scope, z, fz, lp, baseline);
+    }
+
+    /// <summary>
+    /// A <see cref="LeaveOneOutBaseline"/> averages over dimension 0, which must then be a sample dimension: set by
+    /// <paramref name="samples"/>, or present in a pinned sample with more dimensions than the logits. Without one,
+    /// dimension 0 would be the batch and the "baseline" would mix other rows' values.
+    /// </summary>
+    private static void RequireSampleDimension(IBaseline? baseline, long? samples, Tensor? sample, Tensor logits)
+    {
+        if (baseline is not LeaveOneOutBaseline || samples is not null || (sample is not null && sample.dim() > logits.dim())) return;
+        throw new ArgumentException(
+            "A LeaveOneOutBaseline averages over a leading sample dimension: set samples >= 2 (or pin a sample [S, ...] with S >= 2); "
+            + "with samples = null dimension 0 is the batch, not samples.", nameof(samples));
     }
 
     private static ScoreFunctionResult Finish(DisposeScope scope, Tensor z, Tensor fz, Tensor lp, IBaseline? baseline)

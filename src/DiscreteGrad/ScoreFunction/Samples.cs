@@ -21,7 +21,7 @@ public static class Samples
         if (count is long c) Guard.AtLeast(c, 1, nameof(count));
         using var scope = torch.NewDisposeScope();
         var src = count is long n ? logits.detach().unsqueeze(0).expand(Prepend(n, logits.shape)) : logits.detach();
-        return scope.MoveToOuter(OneHot.Sample(src, generator));
+        return scope.MoveToOuter(OneHot.SampleCore(src, generator));
     }
 
     /// <summary>z in {0, 1} with P(z = 1) = sigmoid(theta), shape [...] or [count, ...]; in the logits' dtype.</summary>
@@ -58,12 +58,18 @@ public static class LogProb
     /// log-probability of the N nodes).
     /// </summary>
     /// <param name="logits">theta [..., K].</param>
-    /// <param name="sample">One-hot D whose shape ends with the logits' shape.</param>
+    /// <param name="sample">One-hot D (each row: one 1, the rest 0) whose shape ends with the logits' shape.</param>
     /// <param name="eventDims">Trailing node dimensions (after removing K) summed into one joint log-probability.</param>
     public static Tensor Categorical(Tensor logits, Tensor sample, int eventDims = 0)
     {
         Guard.CategoricalLogits(logits);
-        Checks.TrailingShape(sample, logits, nameof(sample));
+        Checks.OneHotSample(sample, logits, nameof(sample));
+        return CategoricalCore(logits, sample, eventDims);
+    }
+
+    /// <summary><see cref="Categorical"/> for logits and a one-hot sample the caller has checked (or drawn).</summary>
+    internal static Tensor CategoricalCore(Tensor logits, Tensor sample, int eventDims)
+    {
         CheckEventDims(eventDims, sample.dim() - 1);
         using var scope = torch.NewDisposeScope();
         var lp = (sample.detach().to(logits.dtype) * logits.log_softmax(-1)).sum(-1);
@@ -74,10 +80,19 @@ public static class LogProb
     /// log p(z) = z log sigmoid(theta) + (1 - z) log sigmoid(-theta) for z in {0, 1} (shape of z), then summed over the last
     /// <paramref name="eventDims"/> dimensions.
     /// </summary>
+    /// <param name="logits">theta [...].</param>
+    /// <param name="sample">z, only 0 and 1, whose shape ends with the logits' shape.</param>
+    /// <param name="eventDims">Trailing dimensions summed into one joint log-probability.</param>
     public static Tensor Bernoulli(Tensor logits, Tensor sample, int eventDims = 0)
     {
         Guard.BernoulliLogits(logits);
-        Checks.TrailingShape(sample, logits, nameof(sample));
+        Checks.BinarySample(sample, logits, nameof(sample));
+        return BernoulliCore(logits, sample, eventDims);
+    }
+
+    /// <summary><see cref="Bernoulli"/> for logits and a 0/1 sample the caller has checked (or drawn).</summary>
+    internal static Tensor BernoulliCore(Tensor logits, Tensor sample, int eventDims)
+    {
         CheckEventDims(eventDims, sample.dim());
         using var scope = torch.NewDisposeScope();
         var z = sample.detach().to(logits.dtype);

@@ -48,7 +48,7 @@ public static class MuProp
         if (sample is not null) Checks.OneHotSample(sample, logits, nameof(sample));
         using var scope = torch.NewDisposeScope();
         var z = sample?.detach().to(logits.dtype) ?? Samples.Categorical(logits, samples, generator);
-        var r = Taylor.Build(z, logits.softmax(-1).expand(z.shape), ev => LogProb.Categorical(logits, z, ev - 1), 1, f, correction: true);
+        var r = Taylor.Build(z, logits.softmax(-1).expand(z.shape), ev => LogProb.CategoricalCore(logits, z, ev - 1), 1, f, correction: true);
         return Taylor.MoveOut(scope, r);
     }
 
@@ -66,7 +66,7 @@ public static class MuProp
         if (sample is not null) Checks.BinarySample(sample, logits, nameof(sample));
         using var scope = torch.NewDisposeScope();
         var z = sample?.detach().to(logits.dtype) ?? Samples.Bernoulli(logits, samples, generator);
-        var r = Taylor.Build(z, torch.sigmoid(logits).expand(z.shape), ev => LogProb.Bernoulli(logits, z, ev), 0, f, correction: true);
+        var r = Taylor.Build(z, torch.sigmoid(logits).expand(z.shape), ev => LogProb.BernoulliCore(logits, z, ev), 0, f, correction: true);
         return Taylor.MoveOut(scope, r);
     }
 }
@@ -101,7 +101,7 @@ public static class Darn
         using var scope = torch.NewDisposeScope();
         var z = sample?.detach().to(logits.dtype) ?? Samples.Bernoulli(logits, samples, generator);
         var half = torch.full(z.shape, 0.5, dtype: z.dtype, device: z.device);
-        var r = Taylor.Build(z, half, ev => LogProb.Bernoulli(logits, z, ev), 0, f, correction: false);
+        var r = Taylor.Build(z, half, ev => LogProb.BernoulliCore(logits, z, ev), 0, f, correction: false);
         return Taylor.MoveOut(scope, r);
     }
 }

@@ -6,10 +6,10 @@ namespace DiscreteGrad.Solvers;
 public enum SpanningTreeLayout
 {
     /// <summary>
-    /// Weights [B, n, n]; the result is the symmetric 0/1 adjacency [B, n, n] of the tree (both (i, j) and (j, i) set, zero
-    /// diagonal). The tree maximises &lt;W, Z&gt; = sum_{i&lt;j} (W_ij + W_ji) Z_ij, i.e. the weight of edge {i, j} is
-    /// (W_ij + W_ji) / 2: for a symmetric W simply W_ij. The diagonal is ignored. This keeps the solver an exact MAP of
-    /// &lt;W, Z&gt; (what I-MLE assumes) when noise makes W non-symmetric.
+    /// Weights [B, n, n], a symmetric matrix per instance (see <see cref="MaximumSpanningTreeSolver.AcceptAsymmetric"/>);
+    /// the result is the symmetric 0/1 adjacency [B, n, n] of the tree (both (i, j) and (j, i) set, zero diagonal). The
+    /// tree maximises &lt;W, Z&gt; = sum_{i&lt;j} (W_ij + W_ji) Z_ij, i.e. the weight of edge {i, j} is (W_ij + W_ji) / 2:
+    /// for a symmetric W simply W_ij. The diagonal is ignored.
     /// </summary>
     Matrix,
     /// <summary>
@@ -30,17 +30,32 @@ public enum SpanningTreeLayout
 /// </summary>
 public sealed class MaximumSpanningTreeSolver : IMapSolver
 {
+    /// <summary>
+    /// Relative tolerance of the symmetry check of the <see cref="SpanningTreeLayout.Matrix"/> layout: an instance is
+    /// symmetric when |W_ij - W_ji| &lt;= SymmetryTolerance * max_{k != l} |W_kl| for every i != j (1e-6, a few float32
+    /// rounding errors of the instance's largest weight, so that a W computed as x x^T in another summation order passes).
+    /// </summary>
+    public const double SymmetryTolerance = 1e-6;
+
     /// <summary>Creates the solver.</summary>
     /// <param name="layout">Input and output layout (default <see cref="SpanningTreeLayout.Matrix"/>).</param>
-    public MaximumSpanningTreeSolver(SpanningTreeLayout layout = SpanningTreeLayout.Matrix)
+    /// <param name="acceptAsymmetric">Matrix layout: false (default) refuses a W that is not symmetric within
+    /// <see cref="SymmetryTolerance"/>; true reads any W as its symmetric part (W + W^T) / 2, which keeps the solver the exact
+    /// MAP of &lt;W, Z&gt; over symmetric adjacencies Z, as I-MLE needs when per-entry noise or the target step
+    /// theta - lambda dz makes W asymmetric.</param>
+    public MaximumSpanningTreeSolver(SpanningTreeLayout layout = SpanningTreeLayout.Matrix, bool acceptAsymmetric = false)
     {
         if (layout is not (SpanningTreeLayout.Matrix or SpanningTreeLayout.EdgeList))
             throw new ArgumentOutOfRangeException(nameof(layout), layout, "layout must be Matrix or EdgeList.");
         Layout = layout;
+        AcceptAsymmetric = acceptAsymmetric;
     }
 
     /// <summary>Input and output layout.</summary>
     public SpanningTreeLayout Layout { get; }
+
+    /// <summary>Whether an asymmetric matrix is read as its symmetric part (true) or refused (false).</summary>
+    public bool AcceptAsymmetric { get; }
 
     /// <summary>Number of nodes n for m = n (n - 1) / 2 edges; throws when m is not of that form with n &gt;= 2.</summary>
     public static int NodesForEdges(long m)
@@ -72,6 +87,7 @@ public sealed class MaximumSpanningTreeSolver : IMapSolver
         int batch = checked((int)weights.shape[0]);
         var w = BatchArrays.Read(weights, nameof(weights));
         BatchArrays.RequireFinite(w, nameof(weights));
+        if (Layout == SpanningTreeLayout.Matrix && !AcceptAsymmetric) RequireSymmetric(w, batch, n);
         var z = new double[w.Length];
         int m = n * (n - 1) / 2;
         int stride = Layout == SpanningTreeLayout.Matrix ? n * n : m;
@@ -96,6 +112,29 @@ public sealed class MaximumSpanningTreeSolver : IMapSolver
                 }
         });
         return BatchArrays.Write(z, weights);
+    }
+
+    /// <summary>Throws naming weights when an instance of [B, n, n] is not symmetric within <see cref="SymmetryTolerance"/>.</summary>
+    private static void RequireSymmetric(double[] w, int batch, int n)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            int offset = b * n * n;
+            double scale = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    if (i != j) scale = Math.Max(scale, Math.Abs(w[offset + i * n + j]));
+            double tol = SymmetryTolerance * scale;
+            for (int i = 0; i < n; i++)
+                for (int j = i + 1; j < n; j++)
+                {
+                    double a = w[offset + i * n + j], c = w[offset + j * n + i];
+                    if (Math.Abs(a - c) > tol)
+                        throw new ArgumentException(
+                            $"weights must be symmetric in the Matrix layout (|W_ij - W_ji| <= {SymmetryTolerance} * max |W|); instance {b} has "
+                            + $"W[{i}, {j}] = {a} but W[{j}, {i}] = {c}. Pass acceptAsymmetric: true to read W as (W + W^T) / 2.", "weights");
+                }
+        }
     }
 
     /// <summary>Kruskal on the edge list of a complete graph on n nodes (upper-triangle row-major order).</summary>
