@@ -328,8 +328,9 @@ namespace DiscreteGrad.Build
 
     /// <summary>
     /// MSBuild task: for each file in <see cref="Files"/> that exists, marks its need for <see cref="Version"/> from
-    /// <see cref="Library"/> WEAK, unless the system's libstdc++ defines that version (then it does nothing). A file whose
-    /// need is already WEAK is not written; any other is replaced by rename (<see cref="ElfVersionNeed.MarkWeak"/>).
+    /// <see cref="Library"/> WEAK, unless the system's libstdc++ defines that version and <see cref="Always"/> is false
+    /// (then it does nothing). A file whose need is already WEAK is not written; any other is replaced by rename
+    /// (<see cref="ElfVersionNeed.MarkWeak"/>).
     /// </summary>
     public class MarkElfVersionNeedWeak : Microsoft.Build.Utilities.Task
     {
@@ -339,6 +340,11 @@ namespace DiscreteGrad.Build
         public string Library { get; set; } = "libstdc++.so.6";
         /// <summary>The version need to mark WEAK.</summary>
         public string Version { get; set; } = "GLIBCXX_3.4.32";
+        /// <summary>
+        /// Mark the need WEAK even when this machine's libstdc++ defines the version: for outputs that run on other
+        /// machines (a publish folder, a tool package). A WEAK need that the system satisfies binds as before.
+        /// </summary>
+        public bool Always { get; set; }
 
         /// <inheritdoc />
         public override bool Execute()
@@ -350,7 +356,8 @@ namespace DiscreteGrad.Build
                 if (File.Exists(f.ItemSpec)) existing.Add(f.ItemSpec);
             if (existing.Count == 0) return true;
 
-            if (CompatCheck.SystemDefines(Version, out string? sys))
+            bool systemDefines = CompatCheck.SystemDefines(Version, out string? sys);
+            if (systemDefines && !Always)
             {
                 Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
                     $"libstdc++ compatibility: {sys} defines {Version}; {Path.GetFileName(existing[0])} left unchanged.");
@@ -363,7 +370,9 @@ namespace DiscreteGrad.Build
                     var r = ElfVersionNeed.MarkWeak(file, Library, Version);
                     Log.LogMessage(r == ElfPatchResult.Patched ? Microsoft.Build.Framework.MessageImportance.High : Microsoft.Build.Framework.MessageImportance.Normal,
                         r == ElfPatchResult.Patched
-                        ? $"libstdc++ compatibility: {sys ?? "system libstdc++ (not found)"} lacks {Version}; marked that need WEAK in {file}."
+                        ? systemDefines
+                            ? $"libstdc++ compatibility: marked the {Version} need WEAK in {file}, for machines whose libstdc++ lacks it ({sys} defines it)."
+                            : $"libstdc++ compatibility: {sys ?? "system libstdc++ (not found)"} lacks {Version}; marked that need WEAK in {file}."
                         : $"libstdc++ compatibility: {Version} need already WEAK in {file}; not rewritten.");
                 }
                 catch (Exception e) when (e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)

@@ -5,7 +5,12 @@ using Spectre.Console;
 
 // Output to a file or a pipe: no 80-column wrapping (an error stays one line, tables keep their rows).
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 1000;
-var root = new RootCommand("discretegrad: experiments with gradient estimators for discrete stochastic nodes (DiscreteGrad).");
+// The root command is named explicitly: RootCommand takes the entry assembly's name (DiscreteGrad.Cli) for the usage text.
+var root = new Command("discretegrad", "discretegrad: experiments with gradient estimators for discrete stochastic nodes (DiscreteGrad).")
+{
+    new System.CommandLine.Help.HelpOption(),
+    new VersionOption(),
+};
 foreach (var experiment in ExperimentCatalog.All) root.Subcommands.Add(ExperimentCommand.Create(experiment, args));
 root.Subcommands.Add(RunCellCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
