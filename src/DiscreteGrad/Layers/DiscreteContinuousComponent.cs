@@ -97,7 +97,7 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
             v = v + mask * u;
         }
         var outTheta = scope.MoveToOuter(theta);
-        var sample = new CategoricalSample(scope.MoveToOuter(s.Value), scope.MoveToOuter(s.Hard), outTheta);
+        var sample = new CategoricalSample(scope.MoveToOuter(s.Value), scope.MoveToOuter(s.Hard), outTheta, dim: s.Dim);
         return new ComponentOutput(scope.MoveToOuter(v), outTheta, sample, scope.MoveToOuter(used));
     }
 }
