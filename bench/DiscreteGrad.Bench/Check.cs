@@ -45,7 +45,7 @@ public static class Check
         {
             using var scope = torch.NewDisposeScope();
             using var w = new Workload(shape, tau, 20);
-            var s = Categorical.Sample(w.Logits, kind, w.Options, w.Generator);
+            var s = Categorical.Sample(w.Logits, kind, w.Options, generator: w.Generator);
             (s.Value * w.W).sum().backward();
             string gradOnlyValue = Hash(w.Logits.grad!);
             Console.WriteLine($"Sample {kind} {shape} tau={tau}: value {Hash(s.Value)} hard {Hash(s.Hard)} probs {Hash(s.Probs)} logprobs {Hash(s.LogProbs)} grad {gradOnlyValue}");
@@ -53,7 +53,7 @@ public static class Check
             // The same draw with every output in the loss (Probs with weight 0 for ReinMax: a defined zero gradient must
             // give the same result as an unused output).
             using var w2 = new Workload(shape, tau, 20);
-            var s2 = Categorical.Sample(w2.Logits, kind, w2.Options, w2.Generator);
+            var s2 = Categorical.Sample(w2.Logits, kind, w2.Options, generator: w2.Generator);
             ((s2.Value * w2.W).sum() + (s2.Probs * 0.0).sum()).backward();
             Console.WriteLine($"  with zero-weighted Probs in the loss: grad {(Hash(w2.Logits.grad!) == gradOnlyValue ? "identical" : "DIFFERENT " + Hash(w2.Logits.grad!))}");
 
@@ -61,16 +61,16 @@ public static class Check
             var o = w3.Options;
             Tensor f = kind switch
             {
-                EstimatorKind.GumbelSoftmax => Functional.GumbelSoftmax(w3.Logits, o.Tau, o.Beta, false, w3.Generator),
-                EstimatorKind.StraightThroughGumbel => Functional.GumbelSoftmax(w3.Logits, o.Tau, o.Beta, true, w3.Generator),
-                EstimatorKind.StraightThrough => Functional.StraightThrough(w3.Logits, o.Tau, w3.Generator),
-                EstimatorKind.ReinMax => Functional.ReinMax(w3.Logits, o.Tau, w3.Generator).Hard,
-                EstimatorKind.GappedStraightThrough => Functional.GappedStraightThrough(w3.Logits, o.Tau, o.Gap, w3.Generator),
-                EstimatorKind.GumbelRao => Functional.GumbelRao(w3.Logits, o.Tau, o.GumbelRaoK, w3.Generator),
+                EstimatorKind.GumbelSoftmax => discrete.functional.gumbel_softmax(w3.Logits, o.Tau, false, beta: o.Beta, generator: w3.Generator),
+                EstimatorKind.StraightThroughGumbel => discrete.functional.gumbel_softmax(w3.Logits, o.Tau, true, beta: o.Beta, generator: w3.Generator),
+                EstimatorKind.StraightThrough => discrete.functional.straight_through(w3.Logits, o.Tau, generator: w3.Generator),
+                EstimatorKind.ReinMax => discrete.functional.reinmax(w3.Logits, o.Tau, generator: w3.Generator).y_hard,
+                EstimatorKind.GappedStraightThrough => discrete.functional.gapped_straight_through(w3.Logits, o.Tau, o.Gap, generator: w3.Generator),
+                EstimatorKind.GumbelRao => discrete.functional.gumbel_rao(w3.Logits, o.Tau, o.GumbelRaoK, generator: w3.Generator),
                 _ => throw new InvalidOperationException(),
             };
             (f * w3.W).sum().backward();
-            Console.WriteLine($"  Functional: value {Hash(f)} grad {Hash(w3.Logits.grad!)}");
+            Console.WriteLine($"  discrete.functional: value {Hash(f)} grad {Hash(w3.Logits.grad!)}");
         }
     }
 

@@ -86,7 +86,7 @@ public sealed class PolynomialStepper : IStepper
         Tensor loss;
         if (_kind is EstimatorKind k)
         {
-            var z = Categorical.Sample(logits, k, _options, _gen).Value.select(-1, 0);
+            var z = Categorical.Sample(logits, k, _options, generator: _gen).Value.select(-1, 0);
             loss = PolynomialObjective.Loss(z, 0.45, 2.0);
         }
         else

@@ -137,13 +137,13 @@ public static class SolverBench
         using var theta = theta0.detach().requires_grad_(true);
         var layer = new ImleLayer(solver, new ImleOptions
         {
-            Noise = noise, Samples = 1, Target = ImleTarget.Fixed(10.0), Minimise = minimise,
+            Noise = noise, Samples = 1, Target = ImleTargetDistribution.Fixed(10.0), Minimise = minimise,
         }, new Generator(11));
         void Step()
         {
             using var scope = torch.NewDisposeScope();
             theta.grad?.zero_();
-            var z = layer.Forward(theta);
+            var z = layer.forward(theta);
             (z * upstream).sum().backward();
         }
         using var b1 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);

@@ -129,7 +129,7 @@ public sealed class Workload : IDisposable
                 break;
             }
             default:
-                Backward(Categorical.Sample(Logits, ToKind(v), Options, Generator).Value);
+                Backward(Categorical.Sample(Logits, ToKind(v), Options, generator: Generator).Value);
                 break;
         }
     }

@@ -1,7 +1,9 @@
 using DiscreteGrad.Diagnostics;
 using DiscreteGrad.Estimators;
-using DiscreteGrad.Layers;
+using DiscreteGrad.Imle;
+using DiscreteGrad.Solvers;
 using TorchSharp;
+using static DiscreteGrad.discrete;
 using static TorchSharp.torch;
 
 namespace DiscreteGrad.Tests;
@@ -16,25 +18,32 @@ public class QuickStartTests
         var gen = new Generator(seed: 0);
         var logits = randn(new long[] { 32, 10 }, generator: gen).requires_grad_(true);
 
-        // Functional API: a one-hot sample with ReinMax's gradient, and the probabilities for a KL term.
-        var (z, probs) = Functional.ReinMax(logits, tau: 1.0, generator: gen);
-        // Gumbel-softmax with temperature tau and Gumbel scale beta (hard: straight-through).
-        var y = Functional.GumbelSoftmax(logits, tau: 0.5, beta: 1.0, hard: true, generator: gen);
+        // Functional forms, like torch.nn.functional: a one-hot sample with ReinMax's gradient and softmax(logits).
+        var (z, probs) = functional.reinmax(logits, tau: 1.0, generator: gen);
+        // Gumbel-softmax with PyTorch's arguments (tau, hard, dim), then the Gumbel scale beta; hard: straight-through.
+        var y = functional.gumbel_softmax(logits, tau: 0.5, hard: true, dim: -1, beta: 1.0, generator: gen);
         var loss = (z * arange(10)).sum() + (y * arange(10)).sum() + (probs * probs.log()).sum();
         loss.backward();                                   // logits.grad now holds the estimated gradient
 
-        // Module API: a categorical node inside a network; eval() makes it return the argmax.
+        // Modules from factories, like nn.Linear: a categorical node in a Sequential; eval() makes it return the argmax.
         var model = nn.Sequential(
             ("encoder", nn.Linear(784, 10)),
-            ("z", new CategoricalNode(EstimatorKind.StraightThroughGumbel, new EstimatorOptions(Tau: 1.0, Beta: 1.0), generator: gen)),
+            ("z", CategoricalNode(EstimatorKind.StraightThroughGumbel, new EstimatorOptions(Tau: 1.0, Beta: 1.0), generator: gen)),
             ("decoder", nn.Linear(10, 784)));
         var output = model.forward(rand(new long[] { 16, 784 }, generator: gen));
+        var saved = model.state_dict();                    // holds the node's tau and beta ("z.tau", "z.beta")
+
+        // I-MLE with an adaptive target (AIMLE) around a top-3 solver, also a module; its target's state is in state_dict.
+        var imle = ImleLayer(new TopKSolver(k: 3), new ImleOptions { Noise = ImleNoise.SumOfGamma(k: 3), Target = new AdaptiveImleTarget() }, gen);
+        var subset = imle.forward(logits.detach().requires_grad_(true));   // [32, 10], three ones per row
 
         // Diagnostics: exact bias of an estimator by enumerating every joint state of 3 ternary nodes.
         Func<Tensor, Tensor> f = states => (states.select(2, 0).sum(1) - 1.5).pow(2);
-        var report = EstimatorDiagnostics.Analyse(randn(3, 3, dtype: ScalarType.Float64), f, EstimatorKind.StraightThrough);
+        var report = EstimatorDiagnostics.Analyse(randn(new long[] { 3, 3 }, dtype: ScalarType.Float64, generator: gen), f, EstimatorKind.StraightThrough);
         Console.WriteLine($"cosine {report.CosineSimilarity:F3}, relative error {report.RelativeL2Error:F3}");
         // README:end
+        Assert.Equal(new[] { "z.beta", "z.tau" }, saved.Keys.Where(k => k.StartsWith("z.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.True((subset.sum(-1) == 3).all().item<bool>());
         return (loss.item<float>(), report, output);
     }
 
@@ -60,7 +69,8 @@ public class QuickStartTests
         string me = File.ReadAllText(Path.Combine(dir!, "tests", "DiscreteGrad.Tests", "QuickStartTests.cs"));
         int a = me.IndexOf("// README:begin", StringComparison.Ordinal), b = me.IndexOf("// README:end", StringComparison.Ordinal);
         var lines = me[a..b].Split('\n').Skip(1).Select(l => l.Trim()).Where(l => l.Length > 0);
-        foreach (var line in lines)
+        var usings = me.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("using ", StringComparison.Ordinal));
+        foreach (var line in usings.Concat(lines))
             Assert.True(text.Contains(line, StringComparison.Ordinal), $"{page} lacks the quick-start line: {line}");
     }
 }

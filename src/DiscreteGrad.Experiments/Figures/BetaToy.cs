@@ -85,7 +85,7 @@ public static class BetaToy
 {
     /// <summary>
     /// The toy's loss for each row of <paramref name="theta"/> [R, 2]: -log y_1 with y = GumbelSoftmax(theta, tau, beta)
-    /// (<see cref="Functional.GumbelSoftmax"/>); returns the per-row losses [R]. Their sum's gradient with respect to row r
+    /// (<see cref="discrete.functional.gumbel_softmax"/>); returns the per-row losses [R]. Their sum's gradient with respect to row r
     /// is that row's dL/dtheta = (y - (1, 0)) / tau.
     /// </summary>
     /// <param name="theta">Logits [R, 2], float64.</param>
@@ -98,7 +98,7 @@ public static class BetaToy
         if (theta.dim() != 2 || theta.shape[1] != 2)
             throw new ArgumentException($"theta must have shape [R, 2] (got [{string.Join(", ", theta.shape)}]).", nameof(theta));
         using var scope = torch.NewDisposeScope();
-        var y = Functional.GumbelSoftmax(theta, tau, beta, hard: false, generator: generator);
+        var y = discrete.functional.gumbel_softmax(theta, tau, hard: false, beta: beta, generator: generator);
         var loss = y.select(1, 0).log().neg();
         return scope.MoveToOuter(loss);
     }

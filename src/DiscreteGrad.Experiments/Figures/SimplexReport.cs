@@ -160,7 +160,7 @@ public static class SimplexReport
         var probs = Softmax(config.Theta);
         var sb = new StringBuilder();
         sb.Append($"Samples y = softmax((θ + g) / τ), g ~ Gumbel(0, β), θ = ({string.Join(", ", config.Theta.Select(R))}), " +
-                  $"{config.Samples} per panel from `Functional.GumbelSoftmax` (float64). Top row: τ annealing at β = {R(config.TopBeta)}; " +
+                  $"{config.Samples} per panel from `discrete.functional.gumbel_softmax` (float64). Top row: τ annealing at β = {R(config.TopBeta)}; " +
                   $"bottom row: β increase at τ = {R(config.BottomTau)}. Every panel uses a fresh generator with seed {config.Seed}, so all " +
                   "panels are the same standard Gumbel draws, only scaled and tempered differently. Corner 1 (top) is the category with " +
                   $"θ = {R(config.Theta[0])}; the cross marks softmax(θ) = ({string.Join(", ", probs.Select(p => F(p)))}).\n\n");

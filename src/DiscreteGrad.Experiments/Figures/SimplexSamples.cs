@@ -100,7 +100,7 @@ public static class SimplexSamples
 {
     /// <summary>
     /// <paramref name="n"/> samples softmax((theta + g) / tau), g ~ Gumbel(0, beta), from
-    /// <see cref="Functional.GumbelSoftmax"/> in float64; returns [n, K].
+    /// <see cref="discrete.functional.gumbel_softmax"/> in float64; returns [n, K].
     /// </summary>
     public static double[,] Sample(IReadOnlyList<double> theta, double tau, double beta, int n, Generator generator)
     {
@@ -109,7 +109,7 @@ public static class SimplexSamples
         Guard.AtLeast(n, 1, nameof(n));
         using var scope = torch.NewDisposeScope();
         var logits = torch.tensor(theta.ToArray(), dtype: ScalarType.Float64).unsqueeze(0).expand(n, theta.Count).contiguous();
-        var y = Functional.GumbelSoftmax(logits, tau, beta, hard: false, generator: generator);
+        var y = discrete.functional.gumbel_softmax(logits, tau, hard: false, beta: beta, generator: generator);
         var flat = y.data<double>().ToArray();
         var result = new double[n, theta.Count];
         Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));

@@ -90,7 +90,7 @@ public static class TemperatureExperiment
 
     /// <summary>
     /// Draws <paramref name="n"/> Gumbel-softmax samples of <paramref name="scores"/> [K] at temperature
-    /// <paramref name="tau"/> (<see cref="Functional.GumbelSoftmax"/>, beta = 1, generator seeded seed + 1) and n draws from
+    /// <paramref name="tau"/> (<see cref="discrete.functional.gumbel_softmax"/>, beta = 1, generator seeded seed + 1) and n draws from
     /// Cat(softmax(scores / tau)) (<see cref="OneHot.Sample"/>, generator seeded seed + 2), and summarises them.
     /// </summary>
     public static TemperatureResult Measure(Tensor scores, double tau, int n, ulong seed)
@@ -103,7 +103,7 @@ public static class TemperatureExperiment
         var logits = scores.to_type(ScalarType.Float64).reshape(1, k).expand(n, k).contiguous();
         Tensor y;
         using (var g = new Generator(seed + 1))
-            y = Functional.GumbelSoftmax(logits, tau, beta: 1.0, hard: false, generator: g);
+            y = discrete.functional.gumbel_softmax(logits, tau, hard: false, beta: 1.0, generator: g);
         var mean = y.mean(new long[] { 0 });
         var se = y.std(0L, unbiased: true).div_(Math.Sqrt(n));
         var (maxValues, argmax) = y.max(-1);

@@ -148,7 +148,7 @@ public static class TemperatureReport
         var c = results.Config;
         var sb = new StringBuilder();
         sb.Append($"{c.Categories} scores s ~ N(0, {R(c.ScoreScale)}²) (seed {c.Seed}); for each τ, {c.Samples} Gumbel-softmax samples " +
-                  "y = softmax((s + g) / τ), g ~ Gumbel(0, 1) (`Functional.GumbelSoftmax`, float64, the same standard Gumbel draws at every τ), " +
+                  "y = softmax((s + g) / τ), g ~ Gumbel(0, 1) (`discrete.functional.gumbel_softmax`, float64, the same standard Gumbel draws at every τ), " +
                   $"and, for the slides' reading of \"sampling at temperature τ\", {c.Samples} draws from Cat(softmax(s / τ)) " +
                   "(Gumbel-max on s / τ). Bars are ordered by decreasing score; the labels are the category numbers.\n\n");
         sb.Append("Scores: ").Append(string.Join(", ", results.Scores.Select(s => F(s, 3)))).Append("; softmax(s): ")

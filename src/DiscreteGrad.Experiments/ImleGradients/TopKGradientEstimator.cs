@@ -69,12 +69,12 @@ public sealed class TopKGradientEstimator
         {
             Tensor z;
             if (method == GradientMethod.StraightThrough)
-                z = new StraightThroughMapLayer(_solver, _noise, 1.0, samples, generator: generator).Forward(th);
+                z = new StraightThroughMapLayer(_solver, _noise, 1.0, samples, generator: generator).forward(th);
             else
             {
-                ImleTarget target = method switch
+                ImleTargetDistribution target = method switch
                 {
-                    GradientMethod.ImleForward or GradientMethod.ImleCentral => ImleTarget.Fixed(lambda),
+                    GradientMethod.ImleForward or GradientMethod.ImleCentral => ImleTargetDistribution.Fixed(lambda),
                     GradientMethod.AimleForward or GradientMethod.AimleCentral =>
                         adaptive ?? throw new ArgumentNullException(nameof(adaptive), $"{method} needs an AdaptiveImleTarget."),
                     _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
@@ -84,7 +84,7 @@ public sealed class TopKGradientEstimator
                     Noise = _noise, Samples = samples, Target = target,
                     Difference = method is GradientMethod.ImleCentral or GradientMethod.AimleCentral ? FiniteDifference.Central : FiniteDifference.Forward,
                 };
-                z = new ImleLayer(_solver, options, generator).Forward(th);
+                z = new ImleLayer(_solver, options, generator).forward(th);
             }
             // Sum over the S stacked rows: each row's upstream gradient is 2 (z_s - b); the layers average the per-sample estimates.
             loss = (z - bt).pow(2).sum();

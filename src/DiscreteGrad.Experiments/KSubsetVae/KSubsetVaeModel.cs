@@ -1,4 +1,3 @@
-using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Imle;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -18,19 +17,21 @@ public sealed record KSubsetVaeOutput(Tensor Logits, Tensor Code, Tensor Reconst
 /// with the ReLU gain sqrt(2), biases zero. The code: the encoder logits are cut into M blocks of N, each block goes
 /// through the perturb-and-MAP layer (top-k) as one instance [B*M, N], and the S samples per block are regrouped so
 /// that the decoder sees one whole code per (example, sample): [B*S, M*N].
-/// <para>The model also holds the adaptive target's state (<see cref="TargetState"/>) so that it travels with the
-/// model's checkpoints.</para>
+/// <para>The model can hold its perturb-and-MAP layer (<see cref="Layer"/>, the submodule <c>imle</c>): an adaptive
+/// target's state (<c>imle.target.beta</c>, ...) is then in the model's state_dict and travels with its checkpoints.</para>
 /// </summary>
 public sealed class KSubsetVaeModel : nn.Module
 {
     private readonly Sequential encoder;
     private readonly Sequential decoder;
-    private readonly AdaptiveTargetStateBuffer aimle;
+    private readonly ImleLayer? imle;
 
     /// <summary>Builds the networks for <paramref name="config"/> (initialised from TorchSharp's default generator).</summary>
     /// <param name="config">The configuration (validated).</param>
     /// <param name="inputSize">Pixels per image D (784 for MNIST).</param>
-    public KSubsetVaeModel(KSubsetVaeConfig config, int inputSize = 784) : base(nameof(KSubsetVaeModel))
+    /// <param name="layer">The code's perturb-and-MAP layer, registered as the submodule <c>imle</c> (null: pass one to
+    /// <see cref="Forward(Tensor, ImleLayer)"/>).</param>
+    public KSubsetVaeModel(KSubsetVaeConfig config, int inputSize = 784, ImleLayer? layer = null) : base(nameof(KSubsetVaeModel))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -46,7 +47,7 @@ public sealed class KSubsetVaeModel : nn.Module
             ("dec1", Init(nn.Linear(config.CodeSize, config.Hidden2))), ("dec_relu1", nn.ReLU()),
             ("dec2", Init(nn.Linear(config.Hidden2, config.Hidden1))), ("dec_relu2", nn.ReLU()),
             ("dec3", Init(nn.Linear(config.Hidden1, inputSize))));
-        aimle = new AdaptiveTargetStateBuffer();
+        imle = layer;
         RegisterComponents();
     }
 
@@ -62,6 +63,13 @@ public sealed class KSubsetVaeModel : nn.Module
 
     /// <summary>Pixel logits [R, D] for codes [R, M*N].</summary>
     public Tensor Decode(Tensor code) => decoder.call(code);
+
+    /// <summary>The model's own layer (null when it was built without one).</summary>
+    public ImleLayer? Layer => imle;
+
+    /// <summary>Encodes x, draws the code through the model's own <see cref="Layer"/> and decodes it.</summary>
+    public KSubsetVaeOutput Forward(Tensor x)
+        => Forward(x, imle ?? throw new InvalidOperationException("This model was built without a layer; use Forward(x, layer)."));
 
     /// <summary>
     /// Encodes images x [B, D], draws the k-subset code through <paramref name="layer"/> (which must use
@@ -81,14 +89,11 @@ public sealed class KSubsetVaeModel : nn.Module
         int s = layer.Options.Samples;
         var logits = Encode(x);
         var blocks = logits.reshape(b * Blocks, Categories);
-        var z = layer.Forward(blocks);                                        // [B*M*S, N]
+        var z = layer.forward(blocks);                                        // [B*M*S, N]
         var code = z.reshape(b, Blocks, s, Categories).transpose(1, 2).reshape(b * s, Blocks * Categories);
         var reconstruction = Decode(code);
         return new KSubsetVaeOutput(scope.MoveToOuter(logits), scope.MoveToOuter(code), scope.MoveToOuter(reconstruction));
     }
-
-    /// <summary>The adaptive target's state, saved with the model (see <see cref="AdaptiveTargetStateBuffer"/>).</summary>
-    public AdaptiveTargetStateBuffer TargetState => aimle;
 
     private static Linear Init(Linear layer)
     {

@@ -13,7 +13,7 @@ namespace DiscreteGrad.Experiments.KSubsetVae;
 /// One k-subset discrete-VAE run for the <see cref="ExperimentRunner"/>. The code layer is an <see cref="ImleLayer"/> over a
 /// <see cref="TensorTopKSolver"/> (identical results to <see cref="TopKSolver"/>, without the CPU-array round trip) with
 /// Sum-of-Gamma (or Gumbel) noise; I-MLE uses a fixed lambda (gradient divided by lambda), AIMLE an
-/// <see cref="AdaptiveImleTarget"/> whose state is kept in the model's <see cref="KSubsetVaeModel.TargetState"/> buffer (so checkpoints hold it).
+/// <see cref="AdaptiveImleTarget"/>; the layer is part of the model, so its target's state is in the model's checkpoints.
 /// Batches of epoch e follow a permutation drawn from a generator seeded by (seed, e). Evaluation after every epoch on all the
 /// test images (and optionally inside epochs on the first <see cref="KSubsetVaeConfig.IntermediateTestExamples"/>), with the training-time layer (the same noise and S samples, as the reference; the noise drawn from an
 /// evaluation generator with a fixed seed): test BCE (mean over examples and samples), test KL, test loss = BCE + KL, and
@@ -44,8 +44,6 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
         _data = data;
         _ownsData = ownsData;
         _noise = new Generator((ulong)config.Seed);
-        _model = SeededInitialisation.Build(config.Seed, () => new KSubsetVaeModel(config, (int)data.Train.shape[1]));
-        _model.to(data.Train.device);
         _adaptive = config.Method == KSubsetMethod.Aimle
             ? new AdaptiveImleTarget(config.AimleTargetNonZeros, config.AimleStep, config.AimleInitialBeta)
             : null;
@@ -55,11 +53,12 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
             InputTemperature = config.NoiseTemperature,
             TargetTemperature = config.NoiseTemperature,
             Samples = config.Samples,
-            Target = _adaptive is null ? ImleTarget.Fixed(config.Lambda) : _adaptive,
+            Target = _adaptive is null ? ImleTargetDistribution.Fixed(config.Lambda) : _adaptive,
             Difference = config.Difference,
             Layout = SampleLayout.Stacked,
         }, _noise);
-        if (_adaptive is not null) _model.TargetState.Store(_adaptive.GetState());
+        _model = SeededInitialisation.Build(config.Seed, () => new KSubsetVaeModel(config, (int)data.Train.shape[1], _layer));
+        _model.to(data.Train.device);
         Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
         _batches = new EpochBatches(config.TrainExamples, config.BatchSize, config.Seed, _data.Train.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
@@ -113,7 +112,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
     {
         var x = _data.Train.index_select(0, _batches.Indices(step));
         Optimizer.zero_grad();
-        var o = _model.Forward(x, _layer);
+        var o = _model.Forward(x);
         var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories);
         terms.Training.backward();
         Optimizer.step();
@@ -125,7 +124,6 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
         };
         if (_adaptive is not null)
         {
-            _model.TargetState.Store(_adaptive.GetState());
             metrics["beta"] = _adaptive.Beta;
             metrics["lambda"] = _adaptive.LastLambda;
             metrics["nonzero_rate"] = _adaptive.NonZeroRate;
@@ -152,7 +150,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
             {
                 using var scope = torch.NewDisposeScope();
                 var x = _data.Test.narrow(0, s, Math.Min(_config.BatchSize, n - s));
-                var o = _model.Forward(x, _layer);
+                var o = _model.Forward(x);
                 var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories);
                 bce += terms.Bce.mean(new long[] { 1 }).sum().ToDouble();
                 kl += terms.Kl.sum().ToDouble();
@@ -176,10 +174,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
     }
 
     /// <inheritdoc />
-    public void OnRestored(long stepsDone)
-    {
-        if (_adaptive is not null) _adaptive.LoadState(_model.TargetState.Read());
-    }
+    public void OnRestored(long stepsDone) { }
 
     /// <summary>Disposes the data when the task owns it.</summary>
     public void Dispose()

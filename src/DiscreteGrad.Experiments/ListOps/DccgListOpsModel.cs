@@ -83,11 +83,11 @@ public sealed class DccgListOpsModel : nn.Module<Tensor, Tensor>
         outFc2 = nn.Linear(d, DccgListOpsOptions.Digits, hasBias: false);
         dropout = nn.Dropout(_options.MessageDropout);
         var nodeOptions = new EstimatorOptions(Tau: _options.Tau, Beta: _options.Beta);
-        edgeNode = new CategoricalNode(_options.Estimator, nodeOptions, _options.Evaluation, generator);
+        edgeNode = new CategoricalNode(_options.Estimator, nodeOptions, _options.Evaluation, generator: generator);
         // g and h hold no parameters of their own (delegates to out_fc1/out_fc2 and to the digit rows of the decoder's
         // embedding), so every weight is registered once, here.
         digit = new DiscreteContinuousComponent(new Delegated("readout", Readout),
-            new CategoricalNode(_options.Estimator, nodeOptions, _options.Evaluation, generator),
+            new CategoricalNode(_options.Estimator, nodeOptions, _options.Evaluation, generator: generator),
             new Delegated("digit_embedding", z => z.matmul(DigitEmbeddings)),
             _options.DropRes ? DropResMode.PerBatch : DropResMode.None, generator);
         RegisterComponents();

@@ -159,7 +159,7 @@ public sealed class GumbelTreeLstm : nn.Module
         else word_linear = nn.Linear(wordDim, 2 * hiddenDim);
         treelstm_layer = new TreeLstmComposition(hiddenDim);
         comp_query = nn.Parameter(torch.empty(hiddenDim));
-        node = new CategoricalNode(estimator, options, EvalSampling.Argmax, generator);
+        node = new CategoricalNode(estimator, options, EvalSampling.Argmax, generator: generator);
         RegisterComponents();
         ResetParameters();
     }

@@ -29,7 +29,7 @@ public sealed class MnistAdditionModel : nn.Module<Tensor, Tensor>
         _architecture = config.Architecture;
         int d = config.EmbeddingDim;
         var node = new CategoricalNode(config.Estimator, new EstimatorOptions(Tau: config.Tau, Beta: config.Beta),
-            config.Evaluation == AdditionEvaluation.Argmax ? EvalSampling.Argmax : EvalSampling.Sample, generator);
+            config.Evaluation == AdditionEvaluation.Argmax ? EvalSampling.Argmax : EvalSampling.Sample, generator: generator);
         var dropRes = config.Scheme.UsesDropRes() ? config.DropResMode : DropResMode.None;
         if (_architecture == AdditionArchitecture.Reference)
         {

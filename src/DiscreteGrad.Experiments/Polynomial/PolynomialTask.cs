@@ -150,7 +150,7 @@ public sealed class PolynomialTask : ITrainingTask, IDisposable
     private double BatchLoss(out Tensor loss)
     {
         var logits = Theta.unsqueeze(0).expand(_config.Batch, _config.Dimension, 2);
-        var sample = Categorical.Sample(logits, _config.Estimator, _options, _generator);
+        var sample = Categorical.Sample(logits, _config.Estimator, _options, generator: _generator);
         loss = PolynomialObjective.Loss(sample.Value.select(-1, 0), _config.Target, _config.Power);
         return loss.ToDouble();
     }

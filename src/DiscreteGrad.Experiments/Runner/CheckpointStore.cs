@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DiscreteGrad.Layers;
 using DiscreteGrad.Schedules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -104,7 +105,7 @@ public static class CheckpointStore
             throw new InvalidDataException($"checkpoint {dir} belongs to run '{state.Run}', not '{task.Name}'.");
         if (state.Schedules.Count != task.Schedules.Count || state.Generators.Count != task.Generators.Count)
             throw new InvalidDataException($"checkpoint {dir} has {state.Schedules.Count} schedules and {state.Generators.Count} generators; the task has {task.Schedules.Count} and {task.Generators.Count}.");
-        task.Model.load(Path.Combine(dir, "model.bin"));
+        LoadModel(task.Model, Path.Combine(dir, "model.bin"), dir);
         task.Optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
         for (int i = 0; i < state.Schedules.Count; i++) task.Schedules[i].LoadState(state.Schedules[i]);
         for (int i = 0; i < state.Generators.Count; i++)
@@ -127,6 +128,25 @@ public static class CheckpointStore
         }
         task.OnRestored(state.Step);
         return state;
+    }
+
+    /// <summary>
+    /// Loads the model's parameters and buffers: every entry of the file must belong to the model and every entry of the
+    /// model must be in the file, except the <c>tau</c> and <c>beta</c> buffers of its stochastic nodes, which checkpoints
+    /// written before the nodes kept them as buffers lack. Such a node keeps the values it was built with, and the task's
+    /// schedules set them again in <see cref="ITrainingTask.OnRestored"/>, as they did when those checkpoints were written.
+    /// </summary>
+    internal static void LoadModel(nn.Module model, string path, string checkpoint)
+    {
+        var found = new Dictionary<string, bool>();
+        model.load(path, strict: false, loadedParameters: found);
+        var nodeState = model.named_modules().Where(m => m.module is StochasticNode)
+            .SelectMany(m => new[] { $"{m.name}.tau", $"{m.name}.beta" }).ToHashSet(StringComparer.Ordinal);
+        var unexpected = found.Where(kv => !kv.Value).Select(kv => kv.Key).ToList();
+        var missing = model.state_dict().Keys.Where(k => !found.ContainsKey(k) && !nodeState.Contains(k)).ToList();
+        if (unexpected.Count > 0 || missing.Count > 0)
+            throw new InvalidDataException(
+                $"checkpoint {checkpoint}: the model file does not match the model (not in the model: [{string.Join(", ", unexpected)}]; missing from the file: [{string.Join(", ", missing)}]).");
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed record GradientBiasRow(VaeEstimator Estimator, int Image, long Dra
 /// (<see cref="Enumeration.Exact"/>), against the mean of many independent estimates. As in the reference only the BCE
 /// term is analysed (the KL term is exact for every estimator). Per estimator, the estimate of one draw is:
 /// <list type="bullet">
-/// <item>pathwise: d BCE(z~, x) / d theta through <see cref="DiscreteGrad.Estimators.Categorical.Sample"/>;</item>
+/// <item>pathwise: d BCE(z~, x) / d theta through <see cref="DiscreteGrad.Estimators.Categorical.Sample(Tensor, DiscreteGrad.Estimators.EstimatorKind, DiscreteGrad.Estimators.EstimatorOptions?, long, Generator?, Tensor?, Tensor?)"/>;</item>
 /// <item>REINFORCE+MA: (f(z) - b) d log q(z) / d theta with the constant b given (what the moving average tracks: the mean
 /// of E[f] over the analysed images);</item>
 /// <item>NVIL: (f(z) - b(x)) d log q(z) / d theta with b(x) = E[f | x] (the ideal input-dependent baseline its network is
@@ -77,7 +77,7 @@ public static class VaeGradientBias
         Tensor total;
         if (VaeEstimators.IsPathwise(estimator))
         {
-            var z = DiscreteGrad.Estimators.Categorical.Sample(leaf, VaeEstimators.PathwiseKind(estimator), options, generator, sample: pinned).Value;
+            var z = DiscreteGrad.Estimators.Categorical.Sample(leaf, VaeEstimators.PathwiseKind(estimator), options, generator: generator, sample: pinned).Value;
             total = f(z).sum();
         }
         else if (estimator == VaeEstimator.MuProp)

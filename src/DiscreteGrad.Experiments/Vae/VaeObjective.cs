@@ -21,7 +21,7 @@ public sealed record VaeLoss(Tensor Loss, Tensor Nelbo, Tensor Bce, Tensor Kl, T
 /// optimised and checkpointed with the VAE; the running statistics of the baselines are not module state: the task
 /// checkpoints them through its extra-state hook (<see cref="GetBaselineState"/>, <see cref="SetBaselineState"/>).
 /// <list type="bullet">
-/// <item>Pathwise (ST, STGS, GST-1.0, GR-MCK, ReinMax): z = <see cref="DiscreteGrad.Estimators.Categorical.Sample"/>(theta).Value, loss =
+/// <item>Pathwise (ST, STGS, GST-1.0, GR-MCK, ReinMax): z = <see cref="DiscreteGrad.Estimators.Categorical.Sample(Tensor, DiscreteGrad.Estimators.EstimatorKind, DiscreteGrad.Estimators.EstimatorOptions?, long, Generator?, Tensor?, Tensor?)"/>(theta).Value, loss =
 /// mean_B(BCE(z, x) + KL(theta)); the gradient reaches theta through the estimator and the decoder through z.</item>
 /// <item>Score-function (REINFORCE with a moving-average baseline, NVIL, MuProp): f(z) = BCE(z, x) at a hard sample
 /// z ~ q(.|x); the encoder gets the estimator's gradient of E_q[f] through log q(z | x), the KL term is differentiated
@@ -83,7 +83,7 @@ public sealed class VaeObjective : nn.Module
             case var e when VaeEstimators.IsPathwise(e):
             {
                 var options = new EstimatorOptions(Tau: _config.Tau, Beta: 1.0, Gap: 1.0, GumbelRaoK: _config.GumbelRaoK);
-                var s = DiscreteGrad.Estimators.Categorical.Sample(theta, VaeEstimators.PathwiseKind(e), options, _generator);
+                var s = DiscreteGrad.Estimators.Categorical.Sample(theta, VaeEstimators.PathwiseKind(e), options, generator: _generator);
                 var b = vae.Bce(s.Value, x);
                 loss = (b + kl).mean();
                 bce = b.detach();

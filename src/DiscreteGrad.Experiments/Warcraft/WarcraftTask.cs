@@ -59,15 +59,12 @@ public sealed class WarcraftTask : ITrainingTask, IDisposable
         _ownsData = ownsData;
         _device = device ?? torch.CPU;
         _noise = new Generator((ulong)config.Seed * 7919UL + 17);
-        _model = SeededInitialisation.Build(config.Seed, () => new WarcraftNet(config));
-        _model.to(_device);
-        _adam = optim.Adam(_model.parameters(), config.LearningRate);
         if (config.Method != WarcraftMethod.Direct)
         {
-            ImleTarget target;
+            ImleTargetDistribution target;
             if (config.Method == WarcraftMethod.Aimle)
                 target = _adaptive = new AdaptiveImleTarget(config.EffectiveTargetNonZeros, config.AimleStep, config.AimleInitialBeta);
-            else target = ImleTarget.Fixed(config.Lambda);
+            else target = ImleTargetDistribution.Fixed(config.Lambda);
             var options = new ImleOptions
             {
                 Noise = config.NoiseTemperature > 0 ? ImleNoise.SumOfGamma(config.EffectiveNoiseK) : ImleNoise.None,
@@ -78,6 +75,9 @@ public sealed class WarcraftTask : ITrainingTask, IDisposable
             };
             _imle = new ImleLayer(MapSolver.FromDelegate(w => _solver.Solve(w.clamp_min(0))), options, _noise);
         }
+        _model = SeededInitialisation.Build(config.Seed, () => new WarcraftNet(config, _imle));
+        _model.to(_device);
+        _adam = optim.Adam(_model.parameters(), config.LearningRate);
         _batches = new EpochBatches(config.TrainMaps, config.BatchSize, config.Seed);
         _stepsPerEpoch = _batches.StepsPerEpoch;
         TotalSteps = _stepsPerEpoch * config.Epochs;
@@ -152,12 +152,11 @@ public sealed class WarcraftTask : ITrainingTask, IDisposable
         else
         {
             var costs = nn.functional.softplus(output);
-            z = _imle.Forward(costs);
+            z = _imle.forward(costs);
             loss = PathMetrics.Hamming(z, y).mean();
         }
         loss.backward();
         _adam.step();
-        if (_adaptive is not null) _model.TargetState.Store(_adaptive.GetState());
         var metrics = new Dictionary<string, double>
         {
             ["loss"] = loss.item<float>(),
@@ -246,7 +245,6 @@ public sealed class WarcraftTask : ITrainingTask, IDisposable
     public void OnRestored(long stepsDone)
     {
         ApplyLearningRate(stepsDone);
-        if (_adaptive is not null) _adaptive.LoadState(_model.TargetState.Read());
     }
 
     /// <summary>

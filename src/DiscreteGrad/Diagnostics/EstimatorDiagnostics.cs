@@ -95,7 +95,7 @@ public static class EstimatorDiagnostics
             using var inner = torch.NewDisposeScope();
             long b = Math.Min(batchSize, m - done);
             var leaf = theta.unsqueeze(0).expand(b, n, k).clone().requires_grad_(true);
-            var value = Categorical.Sample(leaf, kind, options, generator).Value;
+            var value = Categorical.Sample(leaf, kind, options, generator: generator).Value;
             var grads = PerSampleGradients(leaf, f(value));
             sum.add_(grads.sum(dim: 0));
             sumSq.add_(grads.pow(2).sum(dim: 0));

@@ -12,14 +12,32 @@ namespace DiscreteGrad.Estimators;
 public static class Bernoulli
 {
     /// <summary>Draws z in {0, 1} with P(z = 1) = sigmoid(theta) and the chosen estimator's gradient.</summary>
-    /// <param name="logits">theta [...], floating point and finite.</param>
+    /// <param name="logits">theta [...], floating point and finite. A Bernoulli node is elementwise: there is no category
+    /// axis, so there is no <c>dim</c>.</param>
     /// <param name="kind">Which estimator.</param>
     /// <param name="options">Estimator hyperparameters.</param>
     /// <param name="generator">Random source.</param>
-    /// <param name="sample">Optional pinned hard sample z [...] in {0, 1}.</param>
+    /// <param name="sample">Optional pinned hard sample z [...] in {0, 1} (refused, like the categorical one, by the
+    /// estimators that do not use it).</param>
     /// <param name="noise">Optional pinned noise of the two-class node: Gumbel(0, 1) [..., 2], or Exponential(1) [..., 2, K] for GR-MCK.</param>
     public static BernoulliSample Sample(Tensor logits, EstimatorKind kind, EstimatorOptions? options = null,
         Generator? generator = null, Tensor? sample = null, Tensor? noise = null)
+        => FromTwoClass(logits, sample, (two, pinned) => Categorical.Sample(two, kind, options, generator: generator, sample: pinned, noise: noise));
+
+    /// <summary>Draws z in {0, 1} with P(z = 1) = sigmoid(theta) through any estimator applied to the two-class logits [theta, 0].</summary>
+    /// <param name="logits">theta [...], floating point and finite.</param>
+    /// <param name="estimator">The estimator (it sees [..., 2]).</param>
+    /// <param name="options">Estimator hyperparameters.</param>
+    /// <param name="generator">Random source.</param>
+    public static BernoulliSample Sample(Tensor logits, ICategoricalEstimator estimator, EstimatorOptions? options = null,
+        Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(estimator);
+        return FromTwoClass(logits, null, (two, _) => Categorical.Sample(two, estimator, options, generator: generator));
+    }
+
+    /// <summary>The Bernoulli sample from a two-class draw on [theta, 0]; a pinned z becomes the one-hot [z, 1 - z].</summary>
+    private static BernoulliSample FromTwoClass(Tensor logits, Tensor? sample, Func<Tensor, Tensor?, CategoricalSample> draw)
     {
         Guard.BernoulliLogits(logits);
         using var scope = torch.NewDisposeScope();
@@ -32,8 +50,7 @@ public static class Bernoulli
             var z = sample.to(logits.dtype, logits.device);
             pinned = torch.stack(new[] { z, 1 - z }, -1);
         }
-        var two = TwoClassLogits(logits);
-        var s = Categorical.Sample(two, kind, options, generator, pinned, noise);
+        var s = draw(TwoClassLogits(logits), pinned);
         var value = s.Value.select(-1, 0);
         var hard = s.Hard.select(-1, 0);
         return new BernoulliSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), logits);

@@ -18,31 +18,38 @@ namespace DiscreteGrad.Imle;
 /// so does g. lambda and the 1/lambda factor come from <see cref="ImleOptions.Target"/> (fixed, or
 /// AIMLE's lambda = beta ||theta|| / ||dz||). The gradient of theta_b is the mean of g over its S samples.</para>
 /// <para>Each backward pass calls the solver once (forward difference, T_t = T_in) or twice (otherwise) on [B*S, ...].</para>
+/// <para>A module (<c>nn.Module&lt;Tensor, Tensor&gt;</c>, usable in a <c>Sequential</c>): its target distribution is the
+/// submodule <c>target</c>, so an <see cref="AdaptiveImleTarget"/>'s state (buffers <c>target.beta</c>,
+/// <c>target.nonzero_rate</c>, <c>target.updates</c>) is in the layer's <c>state_dict</c> and moves with <c>to(device)</c>.
+/// The layer has no parameters.</para>
 /// </summary>
 /// <example>
 /// <code>
-/// var imle = new ImleLayer(new TopKSolver(k: 3), new ImleOptions { Noise = ImleNoise.SumOfGamma(k: 3), Target = new AdaptiveImleTarget(targetNonZeros: 6) });
-/// var z = imle.Forward(logits);            // [B, n] 0/1, exactly 3 ones per row
+/// var imle = discrete.ImleLayer(new TopKSolver(k: 3), new ImleOptions { Noise = ImleNoise.SumOfGamma(k: 3), Target = new AdaptiveImleTarget(targetNonZeros: 6) });
+/// var z = imle.forward(logits);            // [B, n] 0/1, exactly 3 ones per row
 /// var loss = lossFn(z, y);
 /// loss.backward();                          // logits.grad holds the AIMLE estimate
 /// </code>
 /// </example>
-public sealed class ImleLayer
+public sealed class ImleLayer : nn.Module<Tensor, Tensor>
 {
     private readonly ImleBackward _rule;
+    private readonly ImleTargetDistribution target;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="solver">The batched MAP solver.</param>
     /// <param name="options">Noise, temperatures, samples, target, difference, direction, layout (validated here).</param>
     /// <param name="generator">Random source of the noise; null uses TorchSharp's default generator.</param>
-    public ImleLayer(IMapSolver solver, ImleOptions? options = null, Generator? generator = null)
+    public ImleLayer(IMapSolver solver, ImleOptions? options = null, Generator? generator = null) : base(nameof(ImleLayer))
     {
         ArgumentNullException.ThrowIfNull(solver);
         Options = options ?? new ImleOptions();
         Options.Validate();
         Solver = solver;
         Generator = generator;
+        target = Options.Target;
         _rule = new ImleBackward(this);
+        RegisterComponents();
     }
 
     /// <summary>The wrapped solver.</summary>
@@ -52,22 +59,19 @@ public sealed class ImleLayer
     /// <summary>Random source of the noise.</summary>
     public Generator? Generator { get; set; }
 
-    /// <summary>The adaptive target's state for checkpoints, or null with a fixed target.</summary>
-    public AdaptiveImleTargetState? GetTargetState() => (Options.Target as AdaptiveImleTarget)?.GetState();
+    /// <summary>The target distribution (the submodule <c>target</c>; the same instance as <see cref="Options"/>.Target).</summary>
+    public ImleTargetDistribution Target => target;
 
-    /// <summary>Restores the adaptive target's state; throws <see cref="InvalidOperationException"/> with a fixed target.</summary>
-    public void LoadTargetState(AdaptiveImleTargetState state)
-    {
-        if (Options.Target is not AdaptiveImleTarget adaptive)
-            throw new InvalidOperationException("LoadTargetState needs an AdaptiveImleTarget; this layer has a fixed target.");
-        adaptive.LoadState(state);
-    }
-
-    /// <summary>Samples z = MAP(theta + T_in eps) with the I-MLE gradient attached.</summary>
+    /// <summary>Samples z = MAP(theta + T_in eps), eps drawn from <see cref="Options"/>.Noise, with the I-MLE gradient attached.</summary>
     /// <param name="theta">Weights [B, ...] (the solver's input shape for B instances).</param>
-    /// <param name="noise">Optional pinned unscaled noise eps [B*S, ...] (row b*S + s); null draws it from <see cref="Options"/>.Noise.</param>
     /// <returns>z [B*S, ...] (<see cref="SampleLayout.Stacked"/>) or the mean over samples [B, ...] (<see cref="SampleLayout.Mean"/>).</returns>
-    public Tensor Forward(Tensor theta, Tensor? noise = null)
+    public override Tensor forward(Tensor theta) => forward(theta, null);
+
+    /// <summary>Samples z = MAP(theta + T_in eps) with the I-MLE gradient attached, optionally with pinned noise.</summary>
+    /// <param name="theta">Weights [B, ...] (the solver's input shape for B instances).</param>
+    /// <param name="noise">Pinned unscaled noise eps [B*S, ...] (row b*S + s); null draws it from <see cref="Options"/>.Noise.</param>
+    /// <returns>z [B*S, ...] (<see cref="SampleLayout.Stacked"/>) or the mean over samples [B, ...] (<see cref="SampleLayout.Mean"/>).</returns>
+    public Tensor forward(Tensor theta, Tensor? noise)
     {
         PerturbAndMap.CheckTheta(theta);
         var o = Options;
@@ -88,7 +92,10 @@ public sealed class ImleLayer
             int samples = o.Samples;
             long batch = theta.shape[0];
             double sign = o.Minimise ? -1.0 : 1.0;
-            double lambda = o.Target.ComputeLambda(theta, dz);
+            var target = _layer.target;
+            double lambda = target.ComputeLambda(theta, dz);
+            if (!(lambda >= 0) || double.IsInfinity(lambda))
+                throw new InvalidOperationException($"{target.GetType().Name}.ComputeLambda must return a finite lambda >= 0 (got {lambda}).");
             var thetaRep = PerturbAndMap.Repeat(theta, samples);
             var baseWeights = o.TargetTemperature == 0 ? thetaRep : thetaRep + noise * o.TargetTemperature;
             Tensor difference;
@@ -108,7 +115,12 @@ public sealed class ImleLayer
                 }
                 if (o.Minimise) difference = difference.neg();
             }
-            var gradient = o.Target.Process(PerturbAndMap.Split(difference, batch, samples), lambda);
+            var split = PerturbAndMap.Split(difference, batch, samples);
+            var gradient = target.Process(split, lambda)
+                ?? throw new InvalidOperationException($"{target.GetType().Name}.Process returned null.");
+            if (!gradient.shape.SequenceEqual(split.shape))
+                throw new InvalidOperationException(
+                    $"{target.GetType().Name}.Process must return the shape of the differences [{string.Join(", ", split.shape)}] (got [{string.Join(", ", gradient.shape)}]).");
             return samples == 1 ? gradient.squeeze(1) : gradient.mean(new long[] { 1 });
         }
     }

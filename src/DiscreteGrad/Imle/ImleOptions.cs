@@ -47,8 +47,10 @@ public sealed record ImleOptions
     /// <summary>Number of noise samples S &gt;= 1 per input (default 1).</summary>
     public int Samples { get; init; } = 1;
     /// <summary>Target distribution: fixed lambda or adaptive (AIMLE). Default: fixed lambda = 1 with 1/lambda scaling.
-    /// An <see cref="AdaptiveImleTarget"/> is stateful: share one instance per layer and checkpoint it.</summary>
-    public ImleTarget Target { get; init; } = ImleTarget.Fixed(1.0);
+    /// Any <see cref="ImleTargetDistribution"/>, including one of your own. The layer registers it as its submodule
+    /// <c>target</c>; an <see cref="AdaptiveImleTarget"/> is stateful, so give each layer its own instance (its state is then
+    /// in that layer's state_dict).</summary>
+    public ImleTargetDistribution Target { get; init; } = ImleTargetDistribution.Fixed(1.0);
     /// <summary>Forward (one-sided) or central (two-sided) difference (default forward).</summary>
     public FiniteDifference Difference { get; init; } = FiniteDifference.Forward;
     /// <summary>

@@ -16,8 +16,10 @@ namespace DiscreteGrad.Imle;
 /// <para>Use: <c>var z = sfe.Sample(theta)</c> (no gradient), compute per-sample losses f [B*S], then add
 /// <c>sfe.Surrogate(theta, z, f)</c> to the loss: its value is 0 and its gradient for theta is g, summed over the batch
 /// (scale f by 1/B for a batch mean).</para>
+/// <para>A module without parameters or state (usable in a <c>Sequential</c>, where <c>forward</c> draws the samples);
+/// created by <see cref="discrete.ScoreFunctionMap"/>.</para>
 /// </summary>
-public sealed class ScoreFunctionMap
+public sealed class ScoreFunctionMap : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the estimator.</summary>
     /// <param name="solver">The batched MAP solver.</param>
@@ -27,7 +29,7 @@ public sealed class ScoreFunctionMap
     /// <param name="minimise">True for a cost-minimising solver.</param>
     /// <param name="generator">Random source of the noise.</param>
     public ScoreFunctionMap(IMapSolver solver, ImleNoise noise, double temperature = 1.0, int samples = 2, bool minimise = false,
-        Generator? generator = null)
+        Generator? generator = null) : base(nameof(ScoreFunctionMap))
     {
         ArgumentNullException.ThrowIfNull(solver);
         ArgumentNullException.ThrowIfNull(noise);
@@ -54,6 +56,10 @@ public sealed class ScoreFunctionMap
     public bool Minimise { get; }
     /// <summary>Random source of the noise.</summary>
     public Generator? Generator { get; set; }
+
+    /// <summary>The same as <see cref="Sample"/> without pinned noise: S samples per instance z [B*S, ...], without gradient.</summary>
+    /// <param name="theta">Weights [B, ...].</param>
+    public override Tensor forward(Tensor theta) => Sample(theta);
 
     /// <summary>S samples per instance, z [B*S, ...] (row b*S + s), without gradient; <paramref name="noise"/> optionally pins eps.</summary>
     public Tensor Sample(Tensor theta, Tensor? noise = null)

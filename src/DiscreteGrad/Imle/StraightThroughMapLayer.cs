@@ -8,9 +8,10 @@ namespace DiscreteGrad.Imle;
 /// Straight-through estimator for a MAP solver, the baseline of the I-MLE / AIMLE comparisons (Bengio, Léonard, Courville
 /// 2013). Forward exactly as <see cref="ImleLayer"/>: z = MAP(theta + T eps), S samples, <see cref="SampleLayout"/>.
 /// Backward: the identity, grad theta_b = mean over its S samples of dz_{b,s} (for a minimising solver -dz, since z falls
-/// as a cost rises).
+/// as a cost rises). A module without parameters or state, usable in a <c>Sequential</c>; created by
+/// <see cref="discrete.StraightThroughMapLayer"/>.
 /// </summary>
-public sealed class StraightThroughMapLayer
+public sealed class StraightThroughMapLayer : nn.Module<Tensor, Tensor>
 {
     private readonly Rule _rule;
 
@@ -23,7 +24,7 @@ public sealed class StraightThroughMapLayer
     /// <param name="minimise">True for a cost-minimising solver.</param>
     /// <param name="generator">Random source of the noise.</param>
     public StraightThroughMapLayer(IMapSolver solver, ImleNoise? noise = null, double temperature = 1.0, int samples = 1,
-        SampleLayout layout = SampleLayout.Stacked, bool minimise = false, Generator? generator = null)
+        SampleLayout layout = SampleLayout.Stacked, bool minimise = false, Generator? generator = null) : base(nameof(StraightThroughMapLayer))
     {
         ArgumentNullException.ThrowIfNull(solver);
         Guard.NonNegative(temperature, nameof(temperature));
@@ -54,8 +55,14 @@ public sealed class StraightThroughMapLayer
     /// <summary>Random source of the noise.</summary>
     public Generator? Generator { get; set; }
 
+    /// <summary>z = MAP(theta + T eps) with the identity gradient, eps drawn from <see cref="Noise"/>.</summary>
+    /// <param name="theta">Weights [B, ...].</param>
+    public override Tensor forward(Tensor theta) => forward(theta, null);
+
     /// <summary>z = MAP(theta + T eps) with the identity gradient; <paramref name="noise"/> optionally pins eps [B*S, ...].</summary>
-    public Tensor Forward(Tensor theta, Tensor? noise = null)
+    /// <param name="theta">Weights [B, ...].</param>
+    /// <param name="noise">Pinned unscaled noise eps [B*S, ...], or null to draw it.</param>
+    public Tensor forward(Tensor theta, Tensor? noise)
     {
         PerturbAndMap.CheckTheta(theta);
         using var scope = torch.NewDisposeScope();

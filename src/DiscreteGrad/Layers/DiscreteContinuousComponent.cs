@@ -17,6 +17,9 @@ public sealed record ComponentOutput(Tensor Output, Tensor Logits, CategoricalSa
 /// <para>DROPRES: v = u + h(z) with probability 1 - alpha, v = h(z) with probability alpha, so that the expected Jacobian
 /// is E[dv/du] = (1 - alpha) I + dh(z)/du (DCCG paper, eq. 9): the residual carries gradient to u early in training while
 /// alpha rises 0 -> 1. In eval mode alpha is 1 (no residual) and the sample is hard.</para>
+/// <para>Created by <see cref="discrete.DiscreteContinuousComponent(long, long, long, EstimatorKind, EstimatorOptions?, DropResMode, Generator?, ScalarType)"/>
+/// (the usual linear g and h) or from its parts with this constructor. The node is a submodule, so its tau and beta
+/// buffers are in the component's state_dict as <c>node.tau</c> and <c>node.beta</c>.</para>
 /// </summary>
 public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
 {
@@ -42,25 +45,6 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
         _dropRes = dropRes;
         Generator = generator;
         RegisterComponents();
-    }
-
-    /// <summary>
-    /// The usual component: g = Linear(dim, K), h = z^T W with W [K, outputDim] (a bias-free Linear). DropRes needs
-    /// outputDim == dim.
-    /// </summary>
-    public static DiscreteContinuousComponent Create(long dim, long categories, long outputDim, EstimatorKind kind,
-        EstimatorOptions? options = null, DropResMode dropRes = DropResMode.None, Generator? generator = null,
-        ScalarType dtype = ScalarType.Float32)
-    {
-        Guard.AtLeast(dim, 1, nameof(dim));
-        Guard.AtLeast(categories, 2, nameof(categories));
-        Guard.AtLeast(outputDim, 1, nameof(outputDim));
-        CheckMode(dropRes, nameof(dropRes));
-        if (dropRes != DropResMode.None && outputDim != dim)
-            throw new ArgumentException($"DropRes adds u to h(z): outputDim must equal dim = {dim} (got {outputDim}).", nameof(outputDim));
-        return new DiscreteContinuousComponent(nn.Linear(dim, categories, dtype: dtype),
-            new CategoricalNode(kind, options, EvalSampling.Argmax, generator),
-            nn.Linear(categories, outputDim, hasBias: false, dtype: dtype), dropRes, generator);
     }
 
     /// <summary>The categorical node (its Tau and Beta are what schedules set).</summary>
@@ -129,7 +113,7 @@ public sealed class DiscreteContinuousComponent : nn.Module<Tensor, Tensor>
             v = v + mask * u;
         }
         var outTheta = scope.MoveToOuter(theta);
-        var sample = new CategoricalSample(scope.MoveToOuter(s.Value), scope.MoveToOuter(s.Hard), outTheta);
+        var sample = new CategoricalSample(scope.MoveToOuter(s.Value), scope.MoveToOuter(s.Hard), outTheta, dim: s.Dim);
         return new ComponentOutput(scope.MoveToOuter(v), outTheta, sample, scope.MoveToOuter(used));
     }
 }

@@ -67,8 +67,8 @@ public class BadInputTests
     {
         var logits = tensor(SmallLogits, dtype: F64).to(ScalarType.Float32);
         var noise = tensor(PinnedGumbel, dtype: F64).to(ScalarType.Float32);
-        Throws("tau", () => Functional.GumbelSoftmax(logits, tau, noise: noise), "1.1754944E-38");
-        Throws("tau", () => Functional.GumbelSoftmax(logits, tau, hard: true, noise: noise), "smallest normal");
+        Throws("tau", () => discrete.functional.gumbel_softmax(logits, tau, noise: noise), "1.1754944E-38");
+        Throws("tau", () => discrete.functional.gumbel_softmax(logits, tau, hard: true, noise: noise), "smallest normal");
     }
 
     [Theory]
@@ -81,7 +81,7 @@ public class BadInputTests
         // They returned a NaN gradient (and, but for ReinMax, a NaN value) at these temperatures.
         var logits = tensor(SmallLogits, dtype: F64).to(ScalarType.Float32);
         foreach (var tau in new[] { 1e-45, 1e-300 })
-            Throws("tau", () => Categorical.Sample(logits, kind, new EstimatorOptions(Tau: tau, GumbelRaoK: 4), new Generator(1)),
+            Throws("tau", () => Categorical.Sample(logits, kind, new EstimatorOptions(Tau: tau, GumbelRaoK: 4), generator: new Generator(1)),
                 "smallest normal");
     }
 
@@ -103,7 +103,7 @@ public class BadInputTests
         foreach (bool hard in new[] { false, true })
         {
             logits.grad?.zero_();
-            var y = Functional.GumbelSoftmax(logits, tau, hard: hard, noise: noise);
+            var y = discrete.functional.gumbel_softmax(logits, tau, hard: hard, noise: noise);
             TorchAssert.Close(expected, y, 0, $"value (hard = {hard})");
             (y * w).sum().backward();
             TorchAssert.Close(new double[6], logits.grad!, 0, $"gradient (hard = {hard})");
@@ -115,13 +115,13 @@ public class BadInputTests
     {
         // float32: beta = 1e300 is not even a float32 number; float64: beta * g = 1e300 * 1e10 overflows.
         var logits32 = tensor(SmallLogits, dtype: F64).to(ScalarType.Float32);
-        Throws("beta", () => Functional.GumbelSoftmax(logits32, 1.0, beta: 1e300, generator: new Generator(3)), "3.4028235E+38");
+        Throws("beta", () => discrete.functional.gumbel_softmax(logits32, 1.0, beta: 1e300, generator: new Generator(3)), "3.4028235E+38");
         var logits64 = tensor(SmallLogits, dtype: F64);
         var noise = tensor(PinnedGumbel, dtype: F64) * 1e10;
-        Throws("beta", () => Functional.GumbelSoftmax(logits64, 1.0, beta: 1e300, noise: noise), "overflows");
+        Throws("beta", () => discrete.functional.gumbel_softmax(logits64, 1.0, beta: 1e300, noise: noise), "overflows");
         // The dtype-dependent bound is checked where the dtype is known, by the estimator: it names its parameter beta.
         Throws("beta", () => Categorical.Sample(logits32, EstimatorKind.StraightThroughGumbel, new EstimatorOptions(Beta: 1e300),
-            new Generator(3)), "3.4028235E+38");
+            generator: new Generator(3)), "3.4028235E+38");
     }
 
     // ---- Pinned noise ----
@@ -130,7 +130,7 @@ public class BadInputTests
     public void Gumbel_softmax_refuses_nan_pinned_noise()
     {
         var noise = tensor(new double[,] { { 0.1, double.NaN, 0.4 }, { 0.0, 0.3, -1.0 } }, dtype: F64);
-        Throws("noise", () => Functional.GumbelSoftmax(tensor(SmallLogits, dtype: F64), 1.0, noise: noise), "finite");
+        Throws("noise", () => discrete.functional.gumbel_softmax(tensor(SmallLogits, dtype: F64), 1.0, noise: noise), "finite");
         Throws("noise", () => Categorical.Sample(tensor(SmallLogits, dtype: F64), EstimatorKind.StraightThroughGumbel, noise: noise), "finite");
     }
 
@@ -141,8 +141,8 @@ public class BadInputTests
     {
         var e = full(new long[] { 2, 3, 4 }, 0.5, dtype: F64);
         e[1, 2, 3] = tensor(bad, dtype: F64);
-        Throws("exponentialNoise", () => Functional.GumbelRao(tensor(SmallLogits, dtype: F64), 1.0, k: 4,
-            generator: new Generator(2), exponentialNoise: e), ">= 0");
+        Throws("exponentialNoise", () => discrete.functional.gumbel_rao(tensor(SmallLogits, dtype: F64), 1.0, k: 4,
+            generator: new Generator(2), noise: e), ">= 0");
     }
 
     [Theory]
@@ -163,7 +163,7 @@ public class BadInputTests
     {
         var layer = new ImleLayer(new TopKSolver(1));
         var noise = tensor(new double[,] { { 0.1, double.NaN, 0.4 } }, dtype: F64);
-        Throws("noise", () => layer.Forward(tensor(new double[,] { { 0.3, 1.2, -0.5 } }, dtype: F64), noise), "finite");
+        Throws("noise", () => layer.forward(tensor(new double[,] { { 0.3, 1.2, -0.5 } }, dtype: F64), noise), "finite");
     }
 
     [Fact]
@@ -212,14 +212,14 @@ public class BadInputTests
     public void Imle_layer_reports_a_solver_that_returns_nan_naming_its_type()
     {
         var theta = tensor(new double[,] { { 0.3, 1.2, -0.5 } }, dtype: F64);
-        var e = Throws("solver", () => new ImleLayer(new NanReturningSolver()).Forward(theta), nameof(NanReturningSolver));
+        var e = Throws("solver", () => new ImleLayer(new NanReturningSolver()).forward(theta), nameof(NanReturningSolver));
         Assert.Contains("finite", e.Message);
-        Throws("solver", () => new StraightThroughMapLayer(new NanReturningSolver()).Forward(theta), nameof(NanReturningSolver));
+        Throws("solver", () => new StraightThroughMapLayer(new NanReturningSolver()).forward(theta), nameof(NanReturningSolver));
         Throws("solver", () => new ScoreFunctionMap(new NanReturningSolver(), ImleNoise.Gumbel, generator: new Generator(1)).Sample(theta),
             nameof(NanReturningSolver));
         // The scan is one of the value checks that Guard.FiniteChecks(false) switches off for hot loops.
         using (Guard.FiniteChecks(false))
-            Assert.True(isnan(new ImleLayer(new NanReturningSolver()).Forward(theta)).all().item<bool>());
+            Assert.True(isnan(new ImleLayer(new NanReturningSolver()).forward(theta)).all().item<bool>());
     }
 
     // ---- Layers and schedules ----
@@ -227,9 +227,9 @@ public class BadInputTests
     [Fact]
     public void Discrete_continuous_component_refuses_an_undefined_drop_res_mode()
     {
-        Throws("dropRes", () => DiscreteContinuousComponent.Create(4, 3, 4, EstimatorKind.StraightThrough, dropRes: (DropResMode)7),
+        Throws("dropRes", () => discrete.DiscreteContinuousComponent(4, 3, 4, EstimatorKind.StraightThrough, dropRes: (DropResMode)7),
             "None, PerBatch or PerExample");
-        using var c = DiscreteContinuousComponent.Create(4, 3, 4, EstimatorKind.StraightThrough);
+        using var c = discrete.DiscreteContinuousComponent(4, 3, 4, EstimatorKind.StraightThrough);
         Throws("DropRes", () => c.DropRes = (DropResMode)(-1), "None, PerBatch or PerExample");
     }
 

@@ -30,7 +30,7 @@ public sealed class UsageTests : IDisposable
     {
         var (code, output) = CliProcess.Run(_dir, "--version");
         Assert.Equal(0, code);
-        string expected = typeof(DiscreteGrad.Estimators.Functional).Assembly.GetName().Version!.ToString(3);
+        string expected = typeof(DiscreteGrad.discrete).Assembly.GetName().Version!.ToString(3);
         Assert.StartsWith(expected, output.Trim(), StringComparison.Ordinal); // e.g. 0.1.0+<commit>
     }
 }

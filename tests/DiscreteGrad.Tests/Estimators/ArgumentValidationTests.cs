@@ -26,11 +26,11 @@ public class ArgumentValidationTests
     [InlineData(double.PositiveInfinity)]
     public void Bad_temperature(double tau)
     {
-        Throws("tau", () => Functional.GumbelSoftmax(Logits, tau), "> 0");
-        Throws("tau", () => Functional.StraightThrough(Logits, tau), "> 0");
-        Throws("tau", () => Functional.ReinMax(Logits, tau), "> 0");
-        Throws("tau", () => Functional.GappedStraightThrough(Logits, tau), "> 0");
-        Throws("tau", () => Functional.GumbelRao(Logits, tau), "> 0");
+        Throws("tau", () => discrete.functional.gumbel_softmax(Logits, tau), "> 0");
+        Throws("tau", () => discrete.functional.straight_through(Logits, tau), "> 0");
+        Throws("tau", () => discrete.functional.reinmax(Logits, tau), "> 0");
+        Throws("tau", () => discrete.functional.gapped_straight_through(Logits, tau), "> 0");
+        Throws("tau", () => discrete.functional.gumbel_rao(Logits, tau), "> 0");
         Throws("Tau", () => Categorical.Sample(Logits, EstimatorKind.ReinMax, new EstimatorOptions(Tau: tau)), "> 0");
         Throws("Tau", () => new CategoricalNode(EstimatorKind.StraightThrough, new EstimatorOptions(Tau: tau)), "> 0");
     }
@@ -40,7 +40,7 @@ public class ArgumentValidationTests
     [InlineData(double.NaN)]
     public void Bad_gumbel_scale(double beta)
     {
-        Throws("beta", () => Functional.GumbelSoftmax(Logits, 1.0, beta), ">= 0");
+        Throws("beta", () => discrete.functional.gumbel_softmax(Logits, 1.0, beta: beta), ">= 0");
         Throws("beta", () => Gumbel.Sample(new long[] { 3 }, beta), ">= 0");
         Throws("Beta", () => Categorical.Sample(Logits, EstimatorKind.StraightThroughGumbel, new EstimatorOptions(Beta: beta)), ">= 0");
         var node = new CategoricalNode(EstimatorKind.GumbelSoftmax);
@@ -57,12 +57,12 @@ public class ArgumentValidationTests
     [Fact]
     public void Gumbel_rao_needs_at_least_one_sample()
     {
-        Throws("k", () => Functional.GumbelRao(Logits, 1.0, k: 0), ">= 1");
+        Throws("k", () => discrete.functional.gumbel_rao(Logits, 1.0, k: 0), ">= 1");
         Throws("GumbelRaoK", () => Categorical.Sample(Logits, EstimatorKind.GumbelRao, new EstimatorOptions(GumbelRaoK: 0)), ">= 1");
     }
 
     [Fact]
-    public void Negative_gap() => Throws("gap", () => Functional.GappedStraightThrough(Logits, 1.0, gap: -1), ">= 0");
+    public void Negative_gap() => Throws("gap", () => discrete.functional.gapped_straight_through(Logits, 1.0, gap: -1), ">= 0");
 
     [Theory]
     [InlineData(double.NaN)]
@@ -81,10 +81,10 @@ public class ArgumentValidationTests
     {
         Throws("logits", () => Categorical.Sample(tensor(1.0), EstimatorKind.StraightThrough));
         Throws("logits", () => Categorical.Sample(tensor(new long[] { 1, 2 }), EstimatorKind.StraightThrough), "floating");
-        Throws("sample", () => Functional.StraightThrough(Logits, sample: tensor(new double[] { 1, 0 })));
-        Throws("sample", () => Functional.ReinMax(Logits, sample: tensor(new double[,] { { 1, 1, 0 } })), "one-hot");
-        Throws("noise", () => Functional.GumbelSoftmax(Logits, noise: zeros(2, 3, dtype: ScalarType.Float64)));
-        Throws("exponentialNoise", () => Functional.GumbelRao(Logits, k: 4, exponentialNoise: ones(1, 3, 5, dtype: ScalarType.Float64)));
+        Throws("sample", () => discrete.functional.straight_through(Logits, sample: tensor(new double[] { 1, 0 })));
+        Throws("sample", () => discrete.functional.reinmax(Logits, sample: tensor(new double[,] { { 1, 1, 0 } })), "one-hot");
+        Throws("noise", () => discrete.functional.gumbel_softmax(Logits, noise: zeros(2, 3, dtype: ScalarType.Float64)));
+        Throws("noise", () => discrete.functional.gumbel_rao(Logits, k: 4, noise: ones(1, 3, 5, dtype: ScalarType.Float64)));
         Throws("sample", () => Bernoulli.Sample(tensor(new[] { 0.2, 0.1 }), EstimatorKind.StraightThrough, sample: tensor(new[] { 0.5, 1.0 })), "0 and 1");
         Throws("logits", () => Enumeration.Exact(tensor(new double[] { 0.1, 0.2 }), z => z.sum(new long[] { 1, 2 })), "[N, K]");
     }

@@ -27,7 +27,7 @@ public class HandComputedGradientTests
         double beta = 0.5;
         double[] g = { 0.3, -0.7, 1.1 };
         var (theta, v) = Inputs();
-        var y = Functional.GumbelSoftmax(theta, Tau, beta, hard: false, noise: tensor(g, dtype: ScalarType.Float64));
+        var y = discrete.functional.gumbel_softmax(theta, Tau, hard: false, beta: beta, noise: tensor(g, dtype: ScalarType.Float64));
         (y * v).sum().backward();
         var yHand = Hand.Softmax(Theta.Select((t, i) => t + beta * g[i]).ToArray(), Tau);
         TorchAssert.Close(yHand, y, Tol, "y");
@@ -40,7 +40,7 @@ public class HandComputedGradientTests
         double beta = 0.5;
         double[] g = { 0.3, -0.7, 1.1 };       // theta + beta g = (0.65, -1.35, 2.55): argmax 2
         var (theta, v) = Inputs();
-        var y = Functional.GumbelSoftmax(theta, Tau, beta, hard: true, noise: tensor(g, dtype: ScalarType.Float64));
+        var y = discrete.functional.gumbel_softmax(theta, Tau, hard: true, beta: beta, noise: tensor(g, dtype: ScalarType.Float64));
         (y * v).sum().backward();
         TorchAssert.Close(Hand.OneHot(3, 2), y, 0, "forward");
         var yHand = Hand.Softmax(Theta.Select((t, i) => t + beta * g[i]).ToArray(), Tau);
@@ -51,7 +51,7 @@ public class HandComputedGradientTests
     public void StraightThroughGumbel_with_zero_scale_is_argmax_of_logits_whatever_the_noise()
     {
         var (theta, _) = Inputs();
-        var y = Functional.GumbelSoftmax(theta, Tau, beta: 0, hard: true, noise: tensor(new[] { 100.0, 0, 0 }, dtype: ScalarType.Float64));
+        var y = discrete.functional.gumbel_softmax(theta, Tau, hard: true, beta: 0, noise: tensor(new[] { 100.0, 0, 0 }, dtype: ScalarType.Float64));
         TorchAssert.Close(Hand.OneHot(3, 2), y, 0, "forward");
     }
 
@@ -59,7 +59,7 @@ public class HandComputedGradientTests
     public void StraightThrough_value_is_the_sample_and_gradient_is_softmax_tau_jacobian()
     {
         var (theta, v) = Inputs();
-        var y = Functional.StraightThrough(theta, Tau, sample: E0);
+        var y = discrete.functional.straight_through(theta, Tau, sample: E0);
         (y * v).sum().backward();
         TorchAssert.Close(Hand.OneHot(3, 0), y, 0, "forward");
         TorchAssert.Close(Hand.Scale(Hand.Jtv(Hand.Softmax(Theta, Tau), V), 1 / Tau), theta.grad!, Tol, "grad");
@@ -70,7 +70,7 @@ public class HandComputedGradientTests
     {
         double[] u = { -0.3, 0.8, 0.1 };   // upstream of softmax(theta), as for a KL term
         var (theta, v) = Inputs();
-        var (hard, soft) = Functional.ReinMax(theta, Tau, sample: E0);
+        var (hard, soft) = discrete.functional.reinmax(theta, Tau, sample: E0);
         ((hard * v).sum() + (soft * tensor(u, dtype: ScalarType.Float64)).sum()).backward();
         var pi0 = Hand.Softmax(Theta);
         var pi1 = Hand.Scale(Hand.Add(Hand.OneHot(3, 0), Hand.Softmax(Theta, Tau)), 0.5);
@@ -93,7 +93,7 @@ public class HandComputedGradientTests
         foreach (double tau in new[] { 0.5, 1.0, 3.0 })
         {
             var a = logits.clone().requires_grad_(true);
-            (Functional.ReinMax(a, tau, sample: d).Hard * w).sum().backward();
+            (discrete.functional.reinmax(a, tau, sample: d).y_hard * w).sum().backward();
             var b = logits.clone().requires_grad_(true);
             var pi0 = b.softmax(-1);
             var pi1 = (d + (b / tau).softmax(-1)) / 2;
@@ -109,7 +109,7 @@ public class HandComputedGradientTests
     {
         // D = e0 while argmax theta = 2: move = (2 - 0.5) e0; move2 = relu(theta - 2 + 1) on the unsampled entries = (0, 0, 1).
         var (theta, v) = Inputs();
-        var y = Functional.GappedStraightThrough(theta, Tau, gap: 1.0, sample: E0);
+        var y = discrete.functional.gapped_straight_through(theta, Tau, gap: 1.0, sample: E0);
         (y * v).sum().backward();
         double[] m = { 0.5 + 1.5, -1.0, 2.0 - 1.0 };
         double mm = m.Average();
@@ -123,7 +123,7 @@ public class HandComputedGradientTests
     {
         double[,] e = { { 0.5, 1.5 }, { 0.2, 2.0 }, { 1.0, 0.7 } };   // Exponential draws [C = 3, K = 2]
         var (theta, v) = Inputs();
-        var y = Functional.GumbelRao(theta, Tau, k: 2, sample: E0, exponentialNoise: tensor(e, dtype: ScalarType.Float64));
+        var y = discrete.functional.gumbel_rao(theta, Tau, k: 2, sample: E0, noise: tensor(e, dtype: ScalarType.Float64));
         (y * v).sum().backward();
         double logZ = Hand.LogSumExp(Theta), z = Math.Exp(logZ);
         var grad = new double[3];

@@ -31,7 +31,7 @@ public class NumericalStabilityTests
             {
                 var theta = tensor(Mixes, dtype: ScalarType.Float64).to(dtype).requires_grad_(true);
                 var w = randn(theta.shape, dtype: dtype, generator: gen);
-                var s = Categorical.Sample(theta, kind, new EstimatorOptions(tau, beta, GumbelRaoK: 16), gen);
+                var s = Categorical.Sample(theta, kind, new EstimatorOptions(tau, beta, GumbelRaoK: 16), generator: gen);
                 ((s.Value * w).sum() + (s.Probs * w).sum() + (s.LogProbs * w).sum()).backward();
                 string at = $"{kind} {dtype} tau={tau} beta={beta}";
                 TorchAssert.AllFinite(s.Value, $"value at {at}");
@@ -52,7 +52,7 @@ public class NumericalStabilityTests
             foreach (var beta in new[] { 0.0, 1.0, 1e3 })
             {
                 var theta = tensor(new[] { -1e4, 0, 1e4, -1e4, 1e4 }, dtype: ScalarType.Float64).to(dtype).requires_grad_(true);
-                var s = Bernoulli.Sample(theta, kind, new EstimatorOptions(tau, beta, GumbelRaoK: 16), gen);
+                var s = Bernoulli.Sample(theta, kind, new EstimatorOptions(tau, beta, GumbelRaoK: 16), generator: gen);
                 ((s.Value * 2).sum() + s.LogProb.sum() + s.Probs.sum()).backward();
                 string at = $"{kind} {dtype} tau={tau} beta={beta}";
                 TorchAssert.AllFinite(s.Value, $"value at {at}");

@@ -23,7 +23,7 @@ public class TemperatureTests
         var meanMax = new List<double>();
         foreach (var tau in Taus)
         {
-            var y = Functional.GumbelSoftmax(logits, tau, 1.0, generator: new Generator(42));
+            var y = discrete.functional.gumbel_softmax(logits, tau, beta: 1.0, generator: new Generator(42));
             meanMax.Add(y.amax(new long[] { -1 }).mean().item<double>());
             var empirical = TorchAssert.ToArray(y.mean(new long[] { 0 }));
             if (tau == 0.001)

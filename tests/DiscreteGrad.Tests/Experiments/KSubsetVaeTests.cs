@@ -26,7 +26,7 @@ public sealed class KSubsetVaeTests : IDisposable
     private static ImleLayer Layer(KSubsetVaeConfig c, ImleNoise noise, Generator? g = null) => new(new TensorTopKSolver(c.K), new ImleOptions
     {
         Noise = noise, Samples = c.Samples, Difference = c.Difference,
-        Target = c.Method == KSubsetMethod.Aimle ? new AdaptiveImleTarget(c.AimleTargetNonZeros, c.AimleStep, c.AimleInitialBeta) : ImleTarget.Fixed(c.Lambda),
+        Target = c.Method == KSubsetMethod.Aimle ? new AdaptiveImleTarget(c.AimleTargetNonZeros, c.AimleStep, c.AimleInitialBeta) : ImleTargetDistribution.Fixed(c.Lambda),
     }, g);
 
     [Fact]

@@ -151,7 +151,7 @@ public sealed class PolynomialTests : IDisposable
         for (int step = 0; step <= config.Steps; step++)
         {
             using var scope = torch.NewDisposeScope();
-            var sample = Categorical.Sample(theta.unsqueeze(0).expand(config.Batch, config.Dimension, 2), config.Estimator, config.EstimatorOptions, generator);
+            var sample = Categorical.Sample(theta.unsqueeze(0).expand(config.Batch, config.Dimension, 2), config.Estimator, config.EstimatorOptions, generator: generator);
             var loss = PolynomialObjective.Loss(sample.Value.select(-1, 0), c, p);
             double value = loss.ToDouble();
             if (step % config.LogEvery == 0 || step == config.Steps)

@@ -279,7 +279,7 @@ public sealed class WarcraftTests : IDisposable
         Assert.True(result.FinalEval["test_accuracy"] >= result.FinalEval["test_exact_match"]);
         // The gradient reached the CNN: its parameters moved.
         Assert.Contains(task.Net.parameters().Zip(before), pair => !(pair.First.detach() == pair.Second).all().item<bool>());
-        if (method == WarcraftMethod.Aimle) Assert.Equal(4, task.Adaptive!.GetState().Updates);
+        if (method == WarcraftMethod.Aimle) Assert.Equal(4, task.Adaptive!.Updates);
         var z = task.PredictPaths(test.FloatImages(torch.arange(0, 6, dtype: ScalarType.Int64)));
         Assert.Equal(new long[] { 6, 5, 5 }, z.shape);
         Assert.True((z.sum(new long[] { 1, 2 }) >= 5).all().item<bool>());   // a corner-to-corner path has >= N cells
@@ -303,8 +303,9 @@ public sealed class WarcraftTests : IDisposable
         var resumed = new WarcraftTask(config, train, val, test);
         var r = ExperimentRunner.Run(resumed, new RunnerOptions(dir, LogEvery: 1, CheckpointEvery: 0, WriteReport: false, Resume: true));
         Assert.Equal(2, r.StartStep);
-        Assert.Equal(straight.Adaptive!.GetState(), resumed.Adaptive!.GetState());
-        Assert.Equal(4, resumed.Adaptive.GetState().Updates);
+        Assert.Equal((straight.Adaptive!.Beta, straight.Adaptive.NonZeroRate, straight.Adaptive.Updates),
+            (resumed.Adaptive!.Beta, resumed.Adaptive.NonZeroRate, resumed.Adaptive.Updates));
+        Assert.Equal(4, resumed.Adaptive.Updates);
         Assert.Equal(straight.Net.parameters().SelectMany(p => p.data<float>().ToArray()), resumed.Net.parameters().SelectMany(p => p.data<float>().ToArray()));
     }
 

@@ -17,13 +17,13 @@ public class AdaptiveImleTargetTests
         var target = new AdaptiveImleTarget(targetNonZeros: 1.0, step: 0.01, initialBeta: beta, initialNonZeroRate: 1.0);
         var layer = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = target });
         var theta = tensor(new double[] { 3, 1, 2, 0.5 }, new long[] { 1, 4 }, ScalarType.Float64).requires_grad_(true);
-        (layer.Forward(theta) * tensor(new double[] { 1, -2, 0.25, 3 }, new long[] { 1, 4 }, ScalarType.Float64)).sum().backward();
+        (layer.forward(theta) * tensor(new double[] { 1, -2, 0.25, 3 }, new long[] { 1, 4 }, ScalarType.Float64)).sum().backward();
         Assert.Equal(2.0, target.LastLambda, 12);
         TorchAssert.Close(new double[] { 0.5, -0.5, 0, 0 }, theta.grad!, 1e-12, "grad");
         // rate = 0.9 * 1 + 0.1 * 2 = 1.1 > 1: beta decreases by one step.
         Assert.Equal(1.1, target.NonZeroRate, 12);
         Assert.Equal(beta - 0.01, target.Beta, 12);
-        Assert.Equal(1, target.GetState().Updates);
+        Assert.Equal(1, target.Updates);
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public class AdaptiveImleTargetTests
         var layer = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = target, Samples = 4 });
         var theta = tensor(new double[] { 3, 1, 2, 0.5 }, new long[] { 1, 4 }, ScalarType.Float64).requires_grad_(true);
         var v = tensor(new double[] { 1, -2, 0.25, 3 }, new long[] { 1, 4 }, ScalarType.Float64);
-        var z = layer.Forward(theta);
+        var z = layer.forward(theta);
         Assert.Equal(4, z.shape[0]);
         (z * v).sum().backward();
         Assert.Equal(2.0, target.LastLambda, 12);
@@ -48,7 +48,7 @@ public class AdaptiveImleTargetTests
         var target = new AdaptiveImleTarget(targetNonZeros: 2, step: 0.5, initialBeta: 0, initialNonZeroRate: 0);
         var layer = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = target });
         var theta = tensor(new double[] { 3, 1, 2, 0.5 }, new long[] { 1, 4 }, ScalarType.Float64).requires_grad_(true);
-        (layer.Forward(theta) * tensor(new double[] { 1, -2, 0.25, 3 }, new long[] { 1, 4 }, ScalarType.Float64)).sum().backward();
+        (layer.forward(theta) * tensor(new double[] { 1, -2, 0.25, 3 }, new long[] { 1, 4 }, ScalarType.Float64)).sum().backward();
         TorchAssert.Close(new double[4], theta.grad!, 0, "grad");
         Assert.Equal(0.5, target.Beta);
         Assert.Equal(0.0, target.LastLambda);
@@ -67,7 +67,7 @@ public class AdaptiveImleTargetTests
         {
             using var scope = torch.NewDisposeScope();
             var leaf = theta.clone().requires_grad_(true);
-            (layer.Forward(leaf) * upstream).sum().backward();
+            (layer.forward(leaf) * upstream).sum().backward();
             nonZeros[t] = leaf.grad!.count_nonzero().ToDouble() / batch;
             betas[t] = target.Beta;
         }
@@ -99,22 +99,47 @@ public class AdaptiveImleTargetTests
     }
 
     [Fact]
-    public void State_round_trips_through_a_checkpoint()
+    public void State_round_trips_through_the_layer_state_dict()
     {
         var a = new AdaptiveImleTarget(targetNonZeros: 4, step: 0.01, initialBeta: 0.2);
         Run(a, 20);
-        var saved = a.GetState();
-        Assert.Equal(20, saved.Updates);
+        Assert.Equal(20, a.Updates);
+        var saved = new ImleLayer(new TopKSolver(5), new ImleOptions { Target = a }).state_dict()
+            .ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        Assert.Equal(new[] { "target.beta", "target.nonzero_rate", "target.updates" }, saved.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        Assert.Equal(ScalarType.Float64, saved["target.beta"].dtype);
+        Assert.Equal(ScalarType.Int64, saved["target.updates"].dtype);
         var (betaA, _) = Run(a, 10);
 
         var b = new AdaptiveImleTarget(targetNonZeros: 4, step: 0.01, initialBeta: 0.9, initialNonZeroRate: 7);
         var layer = new ImleLayer(new TopKSolver(5), new ImleOptions { Target = b });
-        layer.LoadTargetState(saved);
-        Assert.Equal(saved, layer.GetTargetState());
+        layer.load_state_dict(saved);
+        Assert.Equal(20, b.Updates);
         var (betaB, _) = Run(b, 10);
         Assert.Equal(betaA, betaB);
-        Assert.Equal(a.GetState(), b.GetState());
-        Assert.Throws<ArgumentOutOfRangeException>(() => b.LoadState(saved with { Beta = -1 }));
+        Assert.Equal((a.Beta, a.NonZeroRate, a.Updates), (b.Beta, b.NonZeroRate, b.Updates));
+    }
+
+    [Fact]
+    public void State_keeps_float64_and_its_values_under_a_dtype_conversion_and_survives_save_and_load()
+    {
+        var target = new AdaptiveImleTarget(targetNonZeros: 4, step: 0.01, initialBeta: 0.3, initialNonZeroRate: 0.7);
+        var layer = new ImleLayer(new TopKSolver(5), new ImleOptions { Target = target });
+        layer.to(ScalarType.Float32);
+        Assert.Equal(0.3, target.Beta);                 // not (double)0.3f
+        Assert.Equal(0.7, target.NonZeroRate);
+        Assert.All(layer.state_dict().Values, t => Assert.NotEqual(ScalarType.Float32, t.dtype));
+        Run(target, 3);
+        string path = Path.Combine(Path.GetTempPath(), $"aimle-{Guid.NewGuid():N}.bin");
+        try
+        {
+            layer.save(path);
+            var other = new AdaptiveImleTarget(targetNonZeros: 4, step: 0.01);
+            new ImleLayer(new TopKSolver(5), new ImleOptions { Target = other }).load(path);
+            Assert.Equal((target.Beta, target.NonZeroRate, target.Updates), (other.Beta, other.NonZeroRate, other.Updates));
+            Assert.Equal(3, other.Updates);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]

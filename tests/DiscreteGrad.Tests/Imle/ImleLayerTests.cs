@@ -32,7 +32,7 @@ public class ImleLayerTests
     private static Tensor Grad(ImleLayer layer, Tensor upstream, Tensor? noise = null, double[]? theta = null)
     {
         var leaf = Leaf(theta);
-        var z = layer.Forward(leaf, noise);
+        var z = layer.forward(leaf, noise);
         (z * upstream).sum().backward();
         return leaf.grad!;
     }
@@ -42,15 +42,15 @@ public class ImleLayerTests
     {
         // Row 1: z = top2(3, 1, 2, 0.5) = {0, 2}; theta - 2 v = (1, 5, 1.5, -5.5): z' = {1, 2}; (z - z') / 2 = (0.5, -0.5, 0, 0).
         // Row 2: z = top2(0, .1, .2, .3) = {2, 3}; theta - 2 v = (2, .1, .2, -1.7): z' = {0, 2}; (z - z') / 2 = (-0.5, 0, 0, 0.5).
-        var layer = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = ImleTarget.Fixed(2.0) });
+        var layer = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = ImleTargetDistribution.Fixed(2.0) });
         var leaf = Leaf();
-        var z = layer.Forward(leaf);
+        var z = layer.forward(leaf);
         TorchAssert.Close(new double[] { 1, 0, 1, 0, 0, 0, 1, 1 }, z, 0, "z");
         (z * Up()).sum().backward();
         TorchAssert.Close(new double[] { 0.5, -0.5, 0, 0, -0.5, 0, 0, 0.5 }, leaf.grad!, 0, "grad");
 
         // Without 1/lambda (original I-MLE library): z - z'.
-        var raw = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = ImleTarget.Fixed(2.0, scaleByInverseLambda: false) });
+        var raw = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = ImleTargetDistribution.Fixed(2.0, scaleByInverseLambda: false) });
         TorchAssert.Close(new double[] { 1, -1, 0, 0, -1, 0, 0, 1 }, Grad(raw, Up()), 0, "unscaled");
     }
 
@@ -59,7 +59,7 @@ public class ImleLayerTests
     {
         // Row 1: theta + 2 v = (5, -3, 2.5, 6.5): {0, 3}; theta - 2 v: {1, 2}; (e0 + e3 - e1 - e2) / 4.
         // Row 2: theta + 2 v = (-2, .1, .2, 2.3): {2, 3}; theta - 2 v: {0, 2}; (e3 - e0) / 4.
-        var layer = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = ImleTarget.Fixed(2.0), Difference = FiniteDifference.Central });
+        var layer = new ImleLayer(new TopKSolver(2), new ImleOptions { Target = ImleTargetDistribution.Fixed(2.0), Difference = FiniteDifference.Central });
         TorchAssert.Close(new double[] { 0.25, -0.25, -0.25, 0.25, -0.25, 0, 0, 0.25 }, Grad(layer, Up()), 0, "grad");
     }
 
@@ -69,7 +69,7 @@ public class ImleLayerTests
     public void Central_difference_is_odd_in_the_upstream_gradient(bool adaptive)
     {
         // Same pinned Sum-of-Gamma noise, S = 3 samples: flipping dz flips the estimate exactly.
-        ImleTarget Target() => adaptive ? new AdaptiveImleTarget(targetNonZeros: 2, initialBeta: 0.8) : ImleTarget.Fixed(0.7);
+        ImleTargetDistribution Target() => adaptive ? new AdaptiveImleTarget(targetNonZeros: 2, initialBeta: 0.8) : ImleTargetDistribution.Fixed(0.7);
         var options = new ImleOptions
         {
             Noise = ImleNoise.SumOfGamma(2), Samples = 3, Difference = FiniteDifference.Central, InputTemperature = 0.5, TargetTemperature = 1.5,
@@ -87,8 +87,8 @@ public class ImleLayerTests
     {
         var theta = Leaf();
         var solver = new RecordingSolver(new TopKSolver(2));
-        var layer = new ImleLayer(solver, new ImleOptions { Noise = ImleNoise.SumOfGamma(2), Samples = 2, Target = ImleTarget.Fixed(0.5) }, new Generator(1));
-        var z = layer.Forward(theta);
+        var layer = new ImleLayer(solver, new ImleOptions { Noise = ImleNoise.SumOfGamma(2), Samples = 2, Target = ImleTargetDistribution.Fixed(0.5) }, new Generator(1));
+        var z = layer.forward(theta);
         var upstream = randn(new long[] { 4, 4 }, dtype: ScalarType.Float64, generator: new Generator(2));
         (z * upstream).sum().backward();
         // T_in = T_t: forward solves theta + eps, backward only theta + eps - lambda dz (the forward z is reused).
@@ -104,10 +104,10 @@ public class ImleLayerTests
     {
         var theta = Leaf();
         var solver = new RecordingSolver(new TopKSolver(2));
-        var options = new ImleOptions { Noise = ImleNoise.Gumbel, Samples = 3, InputTemperature = 0.5, TargetTemperature = 2.0, Target = ImleTarget.Fixed(0.25) };
+        var options = new ImleOptions { Noise = ImleNoise.Gumbel, Samples = 3, InputTemperature = 0.5, TargetTemperature = 2.0, Target = ImleTargetDistribution.Fixed(0.25) };
         var layer = new ImleLayer(solver, options, new Generator(7));
         var pinned = ImleNoise.Gumbel.Sample(new long[] { 6, 4 }, new Generator(8), ScalarType.Float64);
-        var z = layer.Forward(theta, pinned);
+        var z = layer.forward(theta, pinned);
         var upstream = randn(new long[] { 6, 4 }, dtype: ScalarType.Float64, generator: new Generator(9));
         (z * upstream).sum().backward();
         // Forward theta + 0.5 eps; backward theta + 2 eps (recomputed base) and theta + 2 eps - 0.25 dz.
@@ -121,7 +121,7 @@ public class ImleLayerTests
     [Fact]
     public void A_generator_seed_reproduces_the_noise_and_the_gradient()
     {
-        var options = new ImleOptions { Noise = ImleNoise.SumOfGamma(2), Samples = 4, Target = ImleTarget.Fixed(1.0) };
+        var options = new ImleOptions { Noise = ImleNoise.SumOfGamma(2), Samples = 4, Target = ImleTargetDistribution.Fixed(1.0) };
         var upstream = randn(new long[] { 8, 4 }, dtype: ScalarType.Float64, generator: new Generator(3));
         var a = Grad(new ImleLayer(new TopKSolver(2), options, new Generator(5)), upstream);
         var b = Grad(new ImleLayer(new TopKSolver(2), options, new Generator(5)), upstream);
@@ -133,10 +133,10 @@ public class ImleLayerTests
     {
         // bottom-2 of costs c = -theta is top-2 of theta: with zero noise the cost gradient is minus the weight gradient.
         var bottom2 = MapSolver.FromDelegate(c => new TopKSolver(2).Solve(-c));
-        var layer = new ImleLayer(bottom2, new ImleOptions { Target = ImleTarget.Fixed(2.0), Minimise = true });
+        var layer = new ImleLayer(bottom2, new ImleOptions { Target = ImleTargetDistribution.Fixed(2.0), Minimise = true });
         var costs = Theta.Select(t => -t).ToArray();
         TorchAssert.Close(new double[] { -0.5, 0.5, 0, 0, 0.5, 0, 0, -0.5 }, Grad(layer, Up(), theta: costs), 0, "forward difference");
-        var central = new ImleLayer(bottom2, new ImleOptions { Target = ImleTarget.Fixed(2.0), Minimise = true, Difference = FiniteDifference.Central });
+        var central = new ImleLayer(bottom2, new ImleOptions { Target = ImleTargetDistribution.Fixed(2.0), Minimise = true, Difference = FiniteDifference.Central });
         TorchAssert.Close(new double[] { -0.25, 0.25, 0.25, -0.25, 0.25, 0, 0, -0.25 }, Grad(central, Up(), theta: costs), 0, "central");
     }
 
@@ -146,8 +146,8 @@ public class ImleLayerTests
         // Costs [[1,9,1],[1,20,1],[1,1,1]], 4-neighbourhood: z = left column + bottom row (cost 5). Loss 10 * z(2,0), lambda = 1:
         // c' = c + dz makes (2,0) cost 11 and the top row + right column (cost 13) the shortest: grad = (z' - z) / 1.
         var costs = tensor(new double[] { 1, 9, 1, 1, 20, 1, 1, 1, 1 }, new long[] { 1, 3, 3 }, ScalarType.Float64).requires_grad_(true);
-        var layer = new ImleLayer(new GridShortestPathSolver(GridNeighbourhood.Four), new ImleOptions { Target = ImleTarget.Fixed(1.0), Minimise = true });
-        var z = layer.Forward(costs);
+        var layer = new ImleLayer(new GridShortestPathSolver(GridNeighbourhood.Four), new ImleOptions { Target = ImleTargetDistribution.Fixed(1.0), Minimise = true });
+        var z = layer.forward(costs);
         TorchAssert.Close(new double[] { 1, 0, 0, 1, 0, 0, 1, 1, 1 }, z, 0, "path");
         (z[0, 2, 0] * 10).backward();
         TorchAssert.Close(new double[] { 0, 1, 1, -1, 0, 1, -1, -1, 0 }, costs.grad!, 0, "grad");
@@ -156,15 +156,15 @@ public class ImleLayerTests
     [Fact]
     public void Mean_layout_equals_stacked_layout_with_the_upstream_gradient_repeated()
     {
-        var options = new ImleOptions { Noise = ImleNoise.SumOfGamma(2), Samples = 3, Target = ImleTarget.Fixed(0.6) };
+        var options = new ImleOptions { Noise = ImleNoise.SumOfGamma(2), Samples = 3, Target = ImleTargetDistribution.Fixed(0.6) };
         var noise = ImleNoise.SumOfGamma(2).Sample(new long[] { 6, 4 }, new Generator(31), ScalarType.Float64);
         var up = Up();
         var meanLeaf = Leaf();
-        var mean = new ImleLayer(new TopKSolver(2), options with { Layout = SampleLayout.Mean }).Forward(meanLeaf, noise);
+        var mean = new ImleLayer(new TopKSolver(2), options with { Layout = SampleLayout.Mean }).forward(meanLeaf, noise);
         Assert.Equal(new long[] { 2, 4 }, mean.shape);
         (mean * up).sum().backward();
         var stackedLeaf = Leaf();
-        var stacked = new ImleLayer(new TopKSolver(2), options).Forward(stackedLeaf, noise);
+        var stacked = new ImleLayer(new TopKSolver(2), options).forward(stackedLeaf, noise);
         Assert.Equal(new long[] { 6, 4 }, stacked.shape);
         Assert.True(allclose(mean, stacked.reshape(2, 3, 4).mean(new long[] { 1 }), rtol: 0, atol: 1e-15));
         (stacked * up.repeat_interleave(3, 0)).sum().backward();
@@ -179,15 +179,15 @@ public class ImleLayerTests
         var up = randn(new long[] { 4, 4 }, dtype: ScalarType.Float64, generator: new Generator(4));
         var leaf = Leaf();
         var st = new StraightThroughMapLayer(new TopKSolver(2), ImleNoise.Gumbel, samples: 2);
-        var z = st.Forward(leaf, noise);
-        var imleZ = new ImleLayer(new TopKSolver(2), new ImleOptions { Noise = ImleNoise.Gumbel, Samples = 2 }).Forward(Leaf(), noise);
+        var z = st.forward(leaf, noise);
+        var imleZ = new ImleLayer(new TopKSolver(2), new ImleOptions { Noise = ImleNoise.Gumbel, Samples = 2 }).forward(Leaf(), noise);
         Assert.True((z == imleZ).all().item<bool>(), "same forward pass as I-MLE");
         (z * up).sum().backward();
         Assert.True(allclose(leaf.grad!, up.reshape(2, 2, 4).mean(new long[] { 1 }), rtol: 0, atol: 1e-15));
 
         var minLeaf = Leaf();
         var stMin = new StraightThroughMapLayer(MapSolver.FromDelegate(c => new TopKSolver(2).Solve(-c)), minimise: true);
-        (stMin.Forward(minLeaf) * Up()).sum().backward();
+        (stMin.forward(minLeaf) * Up()).sum().backward();
         TorchAssert.Close(V.Select(x => -x).ToArray(), minLeaf.grad!, 0, "minimise");
     }
 
@@ -199,7 +199,7 @@ public class ImleLayerTests
         Tensor loss;
         using (var scope = torch.NewDisposeScope())
         {
-            var z = layer.Forward(leaf);
+            var z = layer.forward(leaf);
             loss = scope.MoveToOuter((z * Up()).sum() + leaf.sum());
         }
         loss.backward();
@@ -213,15 +213,15 @@ public class ImleLayerTests
         Assert.Equal("Samples", Assert.Throws<ArgumentOutOfRangeException>(() => new ImleLayer(solver, new ImleOptions { Samples = 0 })).ParamName);
         Assert.Equal("InputTemperature", Assert.Throws<ArgumentOutOfRangeException>(() => new ImleLayer(solver, new ImleOptions { InputTemperature = -1 })).ParamName);
         Assert.Equal("TargetTemperature", Assert.Throws<ArgumentOutOfRangeException>(() => new ImleLayer(solver, new ImleOptions { TargetTemperature = double.NaN })).ParamName);
-        Assert.Equal("lambda", Assert.Throws<ArgumentOutOfRangeException>(() => ImleTarget.Fixed(0)).ParamName);
+        Assert.Equal("lambda", Assert.Throws<ArgumentOutOfRangeException>(() => ImleTargetDistribution.Fixed(0)).ParamName);
         Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => ImleNoise.SumOfGamma(0)).ParamName);
         Assert.Equal("s", Assert.Throws<ArgumentOutOfRangeException>(() => ImleNoise.SumOfGamma(2, 0)).ParamName);
         var layer = new ImleLayer(solver, new ImleOptions { Samples = 2 });
-        Assert.Equal("noise", Assert.Throws<ArgumentException>(() => layer.Forward(Leaf(), zeros(2, 4, dtype: ScalarType.Float64))).ParamName);
-        Assert.Equal("theta", Assert.Throws<NonFiniteValueException>(() => layer.Forward(tensor(new[] { 0.0, double.NaN }).reshape(1, 2))).ParamName);
-        Assert.Equal("theta", Assert.Throws<ArgumentException>(() => layer.Forward(zeros(new long[] { 2, 4 }, dtype: ScalarType.Int32))).ParamName);
+        Assert.Equal("noise", Assert.Throws<ArgumentException>(() => layer.forward(Leaf(), zeros(2, 4, dtype: ScalarType.Float64))).ParamName);
+        Assert.Equal("theta", Assert.Throws<NonFiniteValueException>(() => layer.forward(tensor(new[] { 0.0, double.NaN }).reshape(1, 2))).ParamName);
+        Assert.Equal("theta", Assert.Throws<ArgumentException>(() => layer.forward(zeros(new long[] { 2, 4 }, dtype: ScalarType.Int32))).ParamName);
         var bad = new ImleLayer(MapSolver.FromDelegate(w => w.sum(dim: 1)));
-        Assert.Contains("must return the shape", Assert.Throws<InvalidOperationException>(() => bad.Forward(Leaf())).Message);
-        Assert.Throws<InvalidOperationException>(() => new ImleLayer(solver).LoadTargetState(new AdaptiveImleTargetState(1, 1, 0)));
+        Assert.Contains("must return the shape", Assert.Throws<InvalidOperationException>(() => bad.forward(Leaf())).Message);
+        Assert.Empty(new ImleLayer(solver).state_dict());   // a fixed target has no state
     }
 }

@@ -15,7 +15,7 @@ public class DccgGuideTests
         // GUIDE:begin
         var gen = new Generator(seed: 1);
         // u -> theta = g(u) -> z -> v = h(z), with DropRes residuals, trained through the Gumbel-softmax relaxation.
-        var component = DiscreteContinuousComponent.Create(dim: 84, categories: 19, outputDim: 84, EstimatorKind.GumbelSoftmax,
+        var component = discrete.DiscreteContinuousComponent(inputSize: 84, categories: 19, outputSize: 84, EstimatorKind.GumbelSoftmax,
             new EstimatorOptions(Tau: 8.0, Beta: 0.0), DropResMode.PerBatch, gen);
         // TempMatch: beta_t = tau (1 - exp(-gamma t)); DropRes: alpha_t = min(1, t / 500); t counts schedule updates.
         var beta = new TempMatchSchedule(tau: 8.0, gamma: 0.008);

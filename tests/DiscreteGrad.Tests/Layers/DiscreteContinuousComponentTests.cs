@@ -14,7 +14,7 @@ public class DiscreteContinuousComponentTests
     private static DiscreteContinuousComponent Deterministic(DropResMode mode, ulong seed)
     {
         torch.manual_seed((long)seed);
-        return DiscreteContinuousComponent.Create(D, K, D, EstimatorKind.GumbelSoftmax, new EstimatorOptions(Tau: 1.0, Beta: 0.0),
+        return discrete.DiscreteContinuousComponent(D, K, D, EstimatorKind.GumbelSoftmax, new EstimatorOptions(Tau: 1.0, Beta: 0.0),
             mode, new Generator(seed), ScalarType.Float64);
     }
 
@@ -105,7 +105,7 @@ public class DiscreteContinuousComponentTests
     {
         var c = Deterministic(DropResMode.PerBatch, 1);
         Assert.Equal("Alpha", Assert.ThrowsAny<ArgumentException>(() => c.Alpha = 1.5).ParamName);
-        Assert.Equal("outputDim", Assert.ThrowsAny<ArgumentException>(
-            () => DiscreteContinuousComponent.Create(3, 4, 5, EstimatorKind.StraightThrough, dropRes: DropResMode.PerBatch)).ParamName);
+        Assert.Equal("outputSize", Assert.ThrowsAny<ArgumentException>(
+            () => discrete.DiscreteContinuousComponent(3, 4, 5, EstimatorKind.StraightThrough, dropRes: DropResMode.PerBatch)).ParamName);
     }
 }

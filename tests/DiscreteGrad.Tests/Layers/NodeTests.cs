@@ -14,7 +14,7 @@ public class NodeTests
         var gen = new Generator(5);
         torch.manual_seed(5);
         var linear = nn.Linear(4, 3, dtype: ScalarType.Float64);
-        var node = new CategoricalNode(EstimatorKind.ReinMax, new EstimatorOptions(Tau: 1.3), EvalSampling.Argmax, gen);
+        var node = new CategoricalNode(EstimatorKind.ReinMax, new EstimatorOptions(Tau: 1.3), EvalSampling.Argmax, generator: gen);
         var model = nn.Sequential(("linear", linear), ("node", node));
         var x = randn(new long[] { 8, 4 }, dtype: ScalarType.Float64, generator: gen);
         var w = randn(new long[] { 8, 3 }, dtype: ScalarType.Float64, generator: gen);
@@ -30,7 +30,7 @@ public class NodeTests
         linear.zero_grad();
         var logits = linear.forward(x);
         var d = y.detach();
-        (Functional.ReinMax(logits, 1.3, sample: d).Hard * w).sum().backward();
+        (discrete.functional.reinmax(logits, 1.3, sample: d).y_hard * w).sum().backward();
         Assert.True(allclose(g1, linear.weight.grad!, rtol: 0, atol: 1e-12));
 
         model.eval();
@@ -45,7 +45,7 @@ public class NodeTests
     public void Eval_mode_sampling_draws_hard_samples_with_the_model_probabilities()
     {
         var gen = new Generator(8);
-        var node = new CategoricalNode(EstimatorKind.GumbelSoftmax, new EstimatorOptions(Tau: 0.5), EvalSampling.Sample, gen);
+        var node = new CategoricalNode(EstimatorKind.GumbelSoftmax, new EstimatorOptions(Tau: 0.5), EvalSampling.Sample, generator: gen);
         node.eval();
         double[] theta = { 0.2, -0.6, 1.0 };
         var y = node.forward(tensor(theta, dtype: ScalarType.Float64).expand(60_000, 3));
