@@ -6,7 +6,7 @@
 #   scripts/docs-site.sh build              restore docfx, generate the API pages, build the site; prints the time and
 #                                           the warning count (the full log is named); fails on a docfx error
 #   scripts/docs-site.sh check [OUT_DIR]    serve docs/_site on 127.0.0.1, open the home page and the API page of
-#                                           Functional (ReinMax and the other estimators) in headless Chromium, save
+#                                           discrete.functional (reinmax and the other estimators) in headless Chromium, save
 #                                           OUT_DIR/site-home.png and OUT_DIR/site-api.png, and fail with one line if a
 #                                           page is missing, blank (one colour) or not the expected page;
 #                                           OUT_DIR defaults to ${TMPDIR:-/tmp}/discretegrad-docs-check
@@ -76,7 +76,7 @@ PY
 check() {
   local out="${1:-${TMPDIR:-/tmp}/discretegrad-docs-check}"
   [ -s "$site/index.html" ] || fail "no built site at $site: run scripts/docs-site.sh build first"
-  local api="api/DiscreteGrad.Estimators.Functional.html"
+  local api="api/DiscreteGrad.discrete.functional.html"
   [ -s "$site/$api" ] || fail "the built site has no $api"
   ensure_chromium
   mkdir -p "$out"
@@ -106,7 +106,7 @@ check() {
   }
   echo "checking the site in headless Chromium ($(chromium --version 2>/dev/null | head -1)):"
   page index.html site-home.png "<title>DiscreteGrad" "Which estimator should I use?" "Getting started"
-  page "$api" site-api.png "Class Functional" "ReinMax(" "GumbelSoftmax("
+  page "$api" site-api.png "Class discrete.functional" "reinmax(" "gumbel_softmax("
   echo "site check passed: $out/site-home.png, $out/site-api.png"
 }
 

@@ -5,12 +5,12 @@ using TorchSharp;
 using static DiscreteGrad.discrete;
 using static TorchSharp.torch;
 
-if (!(args.Length == 0 || args is ["--steps", var s] && int.TryParse(s, out _) && int.Parse(s) >= 1))
+int steps = 300;
+if (args.Length > 0 && !(args is ["--steps", var s] && int.TryParse(s, out steps) && steps >= 1))
 {
     Console.Error.WriteLine("usage: GumbelSoftmaxVae [--steps N], N >= 1 (default 300)");
     return 2;
 }
-int steps = args.Length == 0 ? 300 : int.Parse(args[1]);
 const int D = 32, N = 4, K = 8, Batch = 64;
 
 torch.random.manual_seed(0);                                  // the modules' initial weights

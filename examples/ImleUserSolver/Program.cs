@@ -8,12 +8,12 @@ using DiscreteGrad.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-if (!(args.Length == 0 || args is ["--steps", var s] && int.TryParse(s, out _) && int.Parse(s) >= 1))
+int steps = 200;
+if (args.Length > 0 && !(args is ["--steps", var s] && int.TryParse(s, out steps) && steps >= 1))
 {
     Console.Error.WriteLine("usage: ImleUserSolver [--steps N], N >= 1 (default 200)");
     return 2;
 }
-int steps = args.Length == 0 ? 200 : int.Parse(args[1]);
 const int Batch = 8, Blocks = 6, BlockSize = 5, K = 2;
 
 var solver = new BestKPerBlock(BlockSize, K);

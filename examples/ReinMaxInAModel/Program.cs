@@ -7,12 +7,12 @@ using TorchSharp.Modules;
 using static DiscreteGrad.discrete;
 using static TorchSharp.torch;
 
-if (!(args.Length == 0 || args is ["--steps", var s] && int.TryParse(s, out _) && int.Parse(s) >= 1))
+int steps = 200;
+if (args.Length > 0 && !(args is ["--steps", var s] && int.TryParse(s, out steps) && steps >= 1))
 {
     Console.Error.WriteLine("usage: ReinMaxInAModel [--steps N], N >= 1 (default 200)");
     return 2;
 }
-int steps = args.Length == 0 ? 200 : int.Parse(args[1]);
 
 torch.random.manual_seed(0);                                  // the modules' initial weights
 var data = new Generator(1);

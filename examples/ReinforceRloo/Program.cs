@@ -6,12 +6,12 @@ using DiscreteGrad.ScoreFunction;
 using TorchSharp;
 using static TorchSharp.torch;
 
-if (!(args.Length == 0 || args is ["--steps", var s] && int.TryParse(s, out _) && int.Parse(s) >= 1))
+int steps = 200;
+if (args.Length > 0 && !(args is ["--steps", var s] && int.TryParse(s, out steps) && steps >= 1))
 {
     Console.Error.WriteLine("usage: ReinforceRloo [--steps N], N >= 1 (default 200)");
     return 2;
 }
-int steps = args.Length == 0 ? 200 : int.Parse(args[1]);
 const int Choices = 6, Options = 5, Samples = 4;
 
 var costs = rand(new long[] { Choices, Options }, generator: new Generator(0));
@@ -20,7 +20,7 @@ var optimizer = optim.Adam(new[] { logits }, lr: 0.05);
 var sampling = new Generator(1);
 var rloo = new LeaveOneOutBaseline();
 
-// f: one-hot samples [S, Choices, Options] to the total cost of each sample [S] (a black box: detached).
+// f: one-hot samples [S, Choices, Options] to the total cost of each sample [S]; only its values are used.
 Tensor TotalCost(Tensor z) => (z * costs).sum(new long[] { 1, 2 });
 double ExpectedCost() { using var _ = no_grad(); return (nn.functional.softmax(logits, -1) * costs).sum().item<float>(); }
 double best = costs.min(-1).values.sum().item<float>(), before = ExpectedCost();
