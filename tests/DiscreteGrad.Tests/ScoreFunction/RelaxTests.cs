@@ -1,0 +1,122 @@
+using DiscreteGrad.ScoreFunction;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Tests.ScoreFunction;
+
+/// <summary>
+/// RELAX / REBAR for Bernoulli nodes: unbiased (b enumerated exactly, Monte Carlo over the continuous noise given b, with
+/// a tolerance from the standard error), and the variance falls as the control variate is trained on the variance loss.
+/// </summary>
+[Collection(GlobalGenerator.Name)]
+public class RelaxTests(ITestOutputHelper output)
+{
+    private const ScalarType F64 = ScalarType.Float64;
+    private static readonly double[] Phi = { 0.4, -1.1, 0.9 };
+    private static readonly double[] W = { 1.5, -2.0, 0.7 };
+
+    /// <summary>A non-linear f of 3 bits, defined on relaxed inputs too: f(b) = (w . b - 0.3)^2 + sin(3 b_0 b_1).</summary>
+    private static Tensor F(Tensor b)
+    {
+        var w = tensor(W, dtype: b.dtype);
+        return ((b * w).sum(-1) - 0.3).pow(2) + (3 * b.select(-1, 0) * b.select(-1, 1)).sin();
+    }
+
+    /// <summary>A small RELAX control variate: REBAR's plus a network of z.</summary>
+    private sealed class RelaxNet : nn.Module<Tensor, Tensor>
+    {
+        private readonly RebarControlVariate _rebar;
+        private readonly nn.Module<Tensor, Tensor> _net;
+
+        public RelaxNet(Generator g) : base(nameof(RelaxNet))
+        {
+            _rebar = new RebarControlVariate(F, dtype: F64);
+            _net = nn.Sequential(nn.Linear(3, 8, dtype: F64), nn.Tanh(), nn.Linear(8, 1, dtype: F64));
+            using (torch.no_grad())
+                foreach (var p in _net.parameters()) p.copy_(torch.randn(p.shape, dtype: F64, generator: g) * 0.1);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor z) => _rebar.forward(z) + _net.forward(z).squeeze(-1);
+    }
+
+    private static Func<Tensor, Tensor> ControlVariate(string kind, Generator g) => kind switch
+    {
+        "rebar" => new RebarControlVariate(F, dtype: F64).forward,
+        _ => new RelaxNet(g).forward,
+    };
+
+    [Theory]
+    [InlineData("rebar")]
+    [InlineData("relax")]
+    public void Unbiased_by_enumerating_b_with_the_continuous_noise_sampled_given_b(string kind)
+    {
+        var g = new Generator(21);
+        var c = ControlVariate(kind, g);
+        var phi = tensor(Phi, dtype: F64);
+        var exact = ExactKit.BernoulliExactGradient(phi, F);
+        var q = torch.sigmoid(phi);
+        var states = ExactKit.BernoulliStates(3);                           // [8, 3]
+        const int s = 20000;
+        var mean = torch.zeros(3, dtype: F64);
+        var variance = torch.zeros(3, dtype: F64);
+        for (long m = 0; m < states.shape[0]; m++)
+        {
+            var b = states[m];
+            double pb = (b * q + (1 - b) * (1 - q)).prod().item<double>();
+            // u given b: uniform on (1 - q, 1) where b = 1, on (0, 1 - q) where b = 0.
+            var w = torch.rand(new long[] { s, 3 }, dtype: F64, generator: g);
+            var u = b * (1 - q + q * w) + (1 - b) * (1 - q) * w;
+            var v = torch.rand(new long[] { s, 3 }, dtype: F64, generator: g);
+            var r = Relax.Bernoulli(phi, F, c, uniform: u, conditionalUniform: v);
+            Assert.Equal(TorchAssert.ToArray(b.expand(s, 3)), TorchAssert.ToArray(r.Sample));
+            var gm = r.Gradients.detach();
+            mean += pb * gm.mean(new long[] { 0 });
+            variance += pb * pb * gm.var(new long[] { 0 }) / s;
+        }
+        var err = (mean - exact).abs();
+        var se = variance.sqrt();
+        output.WriteLine($"{kind}: max |E[g] - exact| = {err.max().item<double>():G3}, max SE = {se.max().item<double>():G3}");
+        Assert.True((err <= 4 * se + 1e-12).all().item<bool>(), $"error {err.str()} vs SE {se.str()}");
+    }
+
+    [Theory]
+    [InlineData("rebar")]
+    [InlineData("relax")]
+    public void Variance_falls_as_the_control_variate_trains(string kind)
+    {
+        var g = new Generator(22);
+        nn.Module<Tensor, Tensor> module = kind == "rebar" ? new RebarControlVariate(F, dtype: F64) : new RelaxNet(g);
+        var phi = tensor(Phi, dtype: F64);
+        double Variance()
+        {
+            var r = Relax.Bernoulli(phi, F, module.forward, samples: 20000, generator: new Generator(99));
+            var gr = r.Gradients.detach();
+            return (gr - gr.mean(new long[] { 0 })).pow(2).sum(-1).mean().item<double>();
+        }
+        double before = Variance();
+        var opt = optim.Adam(module.parameters(), lr: 0.01);
+        for (int step = 0; step < 300; step++)
+        {
+            opt.zero_grad();
+            Relax.Bernoulli(phi, F, module.forward, samples: 64, generator: g).VarianceLoss.backward();
+            opt.step();
+        }
+        double after = Variance();
+        output.WriteLine($"{kind}: total variance {before:G4} before, {after:G4} after 300 steps (factor {before / after:G3})");
+        Assert.True(after < 0.9 * before, $"variance {before} -> {after}");
+    }
+
+    [Fact]
+    public void Bad_arguments_are_refused_naming_them()
+    {
+        var phi = tensor(Phi, dtype: F64);
+        var c = new RebarControlVariate(F, dtype: F64);
+        Assert.Equal("samples", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, F, c.forward, samples: 0)).ParamName);
+        Assert.Equal("uniform", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, F, c.forward, uniform: torch.full(new long[] { 2, 3 }, 1.5, dtype: F64))).ParamName);
+        Assert.Equal("conditionalUniform", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, F, c.forward, conditionalUniform: torch.rand(new long[] { 2, 3 }, dtype: F64, generator: new Generator(1)))).ParamName);
+        Assert.Equal("f", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, b => b.sum(), c.forward, generator: new Generator(1))).ParamName);
+        Assert.Equal("lambda", Assert.ThrowsAny<ArgumentException>(() => new RebarControlVariate(F, lambda: 0)).ParamName);
+    }
+}
