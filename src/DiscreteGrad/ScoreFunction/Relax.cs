@@ -33,6 +33,7 @@ public sealed record RelaxEstimate(Tensor Gradients, Tensor Sample, Tensor Value
 /// create_graph). REBAR (Tucker, Mnih, Maddison, Lawson and Sohl-Dickstein, "REBAR: Low-variance, unbiased gradient
 /// estimates for discrete latent variable models", NeurIPS 2017) is the special case c(z) = eta f(sigmoid(z / lambda))
 /// (<see cref="RebarControlVariate"/>); RELAX uses any differentiable c_phi, e.g. that plus a small network.
+/// <see cref="Categorical"/> is the same for categorical nodes, with the Gumbel-max relaxation.
 /// <para>The gradient is taken with respect to a detached copy of the logits per sample, so the variance loss reaches
 /// phi only; apply <see cref="RelaxEstimate.Gradient"/> (detached) to the logits with <c>backward(gradient)</c>.</para>
 /// </summary>
@@ -76,13 +77,77 @@ public static class Relax
             var cz = controlVariate(z);
             var czt = controlVariate(zt);
             CheckValues(cz, s, nameof(controlVariate));
-            var dcz = torch.autograd.grad(new[] { cz.sum() + theta.sum() * 0 }, new[] { theta }, retain_graph: true, create_graph: true)[0];
-            var dczt = torch.autograd.grad(new[] { czt.sum() + theta.sum() * 0 }, new[] { theta }, retain_graph: true, create_graph: true)[0];
-            var score = b - q.detach();
-            var coeff = (fb.detach() - czt).view(Samples.Prepend(s, Enumerable.Repeat(1L, (int)logits.dim()).ToArray()));
-            grads = coeff * score + dcz - dczt;
+            grads = Combine(theta, fb, cz, czt, b - q.detach(), logits.dim());
         }
         return new RelaxEstimate(scope.MoveToOuter(grads), scope.MoveToOuter(b), scope.MoveToOuter(fb));
+    }
+
+    /// <summary>
+    /// RELAX for categorical nodes with logits theta [..., K] (categories last) and S samples: z = log p + g,
+    /// g ~ Gumbel(0, 1), p = softmax(theta), b = one_hot(argmax z), and the conditional draw z~ ~ p(z | b) with v ~ U(0, 1)^K
+    /// (Tucker et al. 2017, appendix): z~_b = -log(-log v_b), z~_i = -log(-log(v_i) / p_i - log v_b) for i != b.
+    /// g = [f(b) - c(z~)] (b - p) + d/dtheta c(z) - d/dtheta c(z~).
+    /// </summary>
+    /// <param name="logits">theta [..., K], floating point and finite.</param>
+    /// <param name="f">Maps one-hot b [S, ..., K] to values [S].</param>
+    /// <param name="controlVariate">c_phi: maps relaxed z [S, ..., K] to values [S], differentiable in z.</param>
+    /// <param name="samples">S &gt;= 1 (ignored when <paramref name="noise"/> is given).</param>
+    /// <param name="generator">Random source of g and v.</param>
+    /// <param name="noise">Optional pinned standard Gumbel noise g [S, ..., K], which sets b.</param>
+    /// <param name="conditionalUniform">Optional pinned v [S, ..., K] in (0, 1) (with <paramref name="noise"/>).</param>
+    public static RelaxEstimate Categorical(Tensor logits, Func<Tensor, Tensor> f, Func<Tensor, Tensor> controlVariate, long samples = 1,
+        Generator? generator = null, Tensor? noise = null, Tensor? conditionalUniform = null)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(controlVariate);
+        Guard.CategoricalLogits(logits);
+        Guard.AtLeast(samples, 1, nameof(samples));
+        if (conditionalUniform is not null && noise is null)
+            throw new ArgumentException("conditionalUniform needs noise (the draw that sets b) pinned too.", nameof(conditionalUniform));
+        long s = samples;
+        if (noise is not null)
+        {
+            Checks.TrailingShape(noise, logits, nameof(noise));
+            if (noise.dim() != logits.dim() + 1)
+                throw new ArgumentException($"noise must have shape [S, {string.Join(", ", logits.shape)}] (got {Checks.Show(noise.shape)}).", nameof(noise));
+            Guard.Finite(noise, nameof(noise));
+            s = noise.shape[0];
+        }
+        if (conditionalUniform is not null)
+        {
+            Guard.SameShape(conditionalUniform, noise!, nameof(conditionalUniform), nameof(noise));
+            Pinned(conditionalUniform, logits, nameof(conditionalUniform));
+        }
+        using var scope = torch.NewDisposeScope();
+        var shape = Samples.Prepend(s, logits.shape);
+        var g = noise?.to(logits.dtype, logits.device) ?? Sampling.Gumbel.Sample(shape, 1.0, generator, logits.dtype, logits.device);
+        var v = Clamp(conditionalUniform?.to(logits.dtype, logits.device) ?? torch.rand(shape, dtype: logits.dtype, device: logits.device, generator: generator));
+        var theta = logits.detach().unsqueeze(0).expand(shape).clone().requires_grad_(true);
+        Tensor grads, b, fb;
+        using (torch.enable_grad())
+        {
+            var logP = theta.log_softmax(-1);
+            var z = logP + g;
+            b = Sampling.OneHot.ArgmaxCore(z.detach());
+            var logVb = (v.log() * b).sum(-1, keepdim: true);
+            var zt = b * (-(-logVb).log()) + (1 - b) * (-((-v.log()) / logP.exp() - logVb).log());
+            fb = f(b);
+            CheckValues(fb, s, "f");
+            var cz = controlVariate(z);
+            var czt = controlVariate(zt);
+            CheckValues(cz, s, nameof(controlVariate));
+            grads = Combine(theta, fb, cz, czt, b - logP.exp().detach(), logits.dim());
+        }
+        return new RelaxEstimate(scope.MoveToOuter(grads), scope.MoveToOuter(b), scope.MoveToOuter(fb));
+    }
+
+    /// <summary>[f(b) - c(z~)] score + d/dtheta c(z) - d/dtheta c(z~), with the graph to phi kept (create_graph).</summary>
+    private static Tensor Combine(Tensor theta, Tensor fb, Tensor cz, Tensor czt, Tensor score, long logitDims)
+    {
+        var dcz = torch.autograd.grad(new[] { cz.sum() + theta.sum() * 0 }, new[] { theta }, retain_graph: true, create_graph: true)[0];
+        var dczt = torch.autograd.grad(new[] { czt.sum() + theta.sum() * 0 }, new[] { theta }, retain_graph: true, create_graph: true)[0];
+        var coeff = (fb.detach() - czt).view(Samples.Prepend(theta.shape[0], Enumerable.Repeat(1L, (int)logitDims).ToArray()));
+        return coeff * score + dcz - dczt;
     }
 
     /// <summary>Keeps uniforms strictly inside (0, 1) so that their logits are finite.</summary>

@@ -1,3 +1,4 @@
+using DiscreteGrad.Diagnostics;
 using DiscreteGrad.ScoreFunction;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -108,6 +109,83 @@ public class RelaxTests(ITestOutputHelper output)
         Assert.True(after < 0.9 * before, $"variance {before} -> {after}");
     }
 
+        /// <summary>A non-linear f of two ternary one-hot nodes [S, 2, 3] (relaxed inputs too), giving [S].</summary>
+    private static Tensor G(Tensor d)
+    {
+        var w = tensor(new[] { 1.2, -0.7, 0.4, -1.5, 0.9, 0.2 }, dtype: d.dtype).view(2, 3);
+        var a = (d.select(-2, 0) * w[0]).sum(-1);
+        var c = (d.select(-2, 1) * w[1]).sum(-1);
+        return (a * c - 0.2).pow(2) + (2 * a).sin();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Categorical_is_unbiased_by_enumerating_b_with_the_gumbel_noise_sampled_given_b(bool withNetwork)
+    {
+        var g = new Generator(23);
+        var theta = tensor(new[] { 0.3, -0.8, 1.0, -0.2, 0.6, 0.1 }, dtype: F64).view(2, 3);
+        var rebar = new RebarControlVariate(G, dtype: F64, categorical: true);
+        var net = nn.Sequential(nn.Flatten(1), nn.Linear(6, 1, dtype: F64));
+        Func<Tensor, Tensor> c = withNetwork ? z => rebar.forward(z) + net.forward(z).squeeze(-1) : rebar.forward;
+        var exact = Enumeration.Exact(theta, G).Gradient;
+        var states = Enumeration.JointStates(2, 3, F64);      // [9, 2, 3]
+        var p = Enumeration.LogProbabilities(theta, states).exp();
+        var logP = theta.log_softmax(-1);
+        const int s = 20000;
+        var mean = torch.zeros(2, 3, dtype: F64);
+        var variance = torch.zeros(2, 3, dtype: F64);
+        for (long m = 0; m < states.shape[0]; m++)
+        {
+            // Gumbel noise given b by rejection: per node, draws g whose argmax of log p + g is b's category.
+            var rows = new List<Tensor>();
+            for (long i = 0; i < 2; i++)
+            {
+                var k = states[m][i].argmax().item<long>();
+                var draws = DiscreteGrad.Sampling.Gumbel.Sample(new long[] { 40 * s, 3 }, 1.0, g, F64);
+                var keep = (logP[i] + draws).argmax(-1).eq(k).nonzero().squeeze(-1);
+                Assert.True(keep.shape[0] >= s, "not enough accepted draws");
+                rows.Add(draws.index_select(0, keep.narrow(0, 0, s)));
+            }
+            var noise = torch.stack(rows, 1);                                // [S, 2, 3]
+            var v = torch.rand(new long[] { s, 2, 3 }, dtype: F64, generator: g);
+            var r = Relax.Categorical(theta, G, c, noise: noise, conditionalUniform: v);
+            Assert.Equal(TorchAssert.ToArray(states[m].expand(s, 2, 3)), TorchAssert.ToArray(r.Sample));
+            var gm = r.Gradients.detach();
+            double pb = p[m].item<double>();
+            mean += pb * gm.mean(new long[] { 0 });
+            variance += pb * pb * gm.var(new long[] { 0 }) / s;
+        }
+        var err = (mean - exact).abs();
+        var se = variance.sqrt();
+        output.WriteLine($"categorical (net: {withNetwork}): max |E[g] - exact| = {err.max().item<double>():G3}, max SE = {se.max().item<double>():G3}");
+        Assert.True((err <= 4 * se + 1e-12).all().item<bool>(), $"error {err.str()} vs SE {se.str()}");
+    }
+
+    [Fact]
+    public void Categorical_variance_falls_as_rebar_trains()
+    {
+        var g = new Generator(24);
+        var module = new RebarControlVariate(G, dtype: F64, categorical: true);
+        var theta = tensor(new[] { 0.3, -0.8, 1.0, -0.2, 0.6, 0.1 }, dtype: F64).view(2, 3);
+        double Variance()
+        {
+            var gr = Relax.Categorical(theta, G, module.forward, samples: 20000, generator: new Generator(98)).Gradients.detach();
+            return (gr - gr.mean(new long[] { 0 })).pow(2).sum(new long[] { 1, 2 }).mean().item<double>();
+        }
+        double before = Variance();
+        var opt = optim.Adam(module.parameters(), lr: 0.01);
+        for (int step = 0; step < 300; step++)
+        {
+            opt.zero_grad();
+            Relax.Categorical(theta, G, module.forward, samples: 64, generator: g).VarianceLoss.backward();
+            opt.step();
+        }
+        double after = Variance();
+        output.WriteLine($"categorical rebar: total variance {before:G4} before, {after:G4} after 300 steps (factor {before / after:G3})");
+        Assert.True(after < 0.9 * before, $"variance {before} -> {after}");
+    }
+
     [Fact]
     public void Bad_arguments_are_refused_naming_them()
     {
@@ -117,6 +195,9 @@ public class RelaxTests(ITestOutputHelper output)
         Assert.Equal("uniform", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, F, c.forward, uniform: torch.full(new long[] { 2, 3 }, 1.5, dtype: F64))).ParamName);
         Assert.Equal("conditionalUniform", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, F, c.forward, conditionalUniform: torch.rand(new long[] { 2, 3 }, dtype: F64, generator: new Generator(1)))).ParamName);
         Assert.Equal("f", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, b => b.sum(), c.forward, generator: new Generator(1))).ParamName);
+        var theta = torch.zeros(2, 3, dtype: F64);
+        Assert.Equal("noise", Assert.ThrowsAny<ArgumentException>(() => Relax.Categorical(theta, G, c.forward, noise: torch.zeros(new long[] { 2, 3 }, dtype: F64))).ParamName);
+        Assert.Equal("conditionalUniform", Assert.ThrowsAny<ArgumentException>(() => Relax.Categorical(theta, G, c.forward, conditionalUniform: torch.rand(new long[] { 1, 2, 3 }, dtype: F64, generator: new Generator(1)))).ParamName);
         Assert.Equal("lambda", Assert.ThrowsAny<ArgumentException>(() => new RebarControlVariate(F, lambda: 0)).ParamName);
     }
 }
