@@ -210,6 +210,36 @@ public static partial class discrete
             => Release(Categorical.OnCategoryAxis(logits, dim, sample, noise, Math.Max(k, 1),
                 (l, d, n) => GumbelRaoEstimator.Run(l, tau, k, generator, d, n)));
 
+        /// <summary>
+        /// Decoupled straight-through Gumbel-softmax (Shah, Yan, Mozer and Liu, arXiv:2410.13331, 2024): one Gumbel draw g,
+        /// scores s = theta + beta g; the forward value is one_hot(argmax s) (<paramref name="hard"/>, STGS's forward) or
+        /// softmax(s / tau_forward), and the gradient is the Gumbel-softmax gradient at tau_backward, J(softmax(s / tau_b))^T v / tau_b.
+        /// </summary>
+        /// <param name="logits">theta [..., K, ...].</param>
+        /// <param name="tau_forward">Forward temperature tau_f, &gt; 0 (only the soft forward depends on it).</param>
+        /// <param name="tau_backward">Backward temperature tau_b, &gt; 0.</param>
+        /// <param name="hard">One-hot forward (default) or soft forward at tau_forward.</param>
+        /// <param name="dim">Axis of the categories.</param>
+        /// <param name="beta">Gumbel scale, &gt;= 0.</param>
+        /// <param name="generator">Random source.</param>
+        /// <param name="noise">Pinned standard Gumbel(0, 1) noise of the logits' shape (scaled by beta).</param>
+        public static Tensor decoupled_gumbel_softmax(Tensor logits, double tau_forward = 1.0, double tau_backward = 1.0, bool hard = true,
+            long dim = -1, double beta = 1.0, Generator? generator = null, Tensor? noise = null)
+            => Release(Categorical.OnCategoryAxis(logits, dim, null, noise, 0,
+                (l, _, n) => DecoupledGumbelSoftmaxEstimator.Run(l, tau_forward, tau_backward, beta, hard, generator, n)));
+
+        /// <summary>
+        /// ZGR (Shekhovtsov 2023, "Cold Rao-Blackwellized Straight-Through Gumbel-Softmax Gradient Estimator"): the
+        /// zero-temperature limit of GR-MCK, D ~ Cat(softmax(theta)) forward, gradient the average of the ST (tau = 1) and
+        /// DARN Jacobians, 1/2 J(p)^T v + 1/2 (D - p)^T v grad log p_x. No temperature.
+        /// </summary>
+        /// <param name="logits">theta [..., K, ...].</param>
+        /// <param name="dim">Axis of the categories.</param>
+        /// <param name="generator">Random source.</param>
+        /// <param name="sample">Pinned one-hot sample D of the logits' shape.</param>
+        public static Tensor zgr(Tensor logits, long dim = -1, Generator? generator = null, Tensor? sample = null)
+            => Release(Categorical.OnCategoryAxis(logits, dim, sample, null, 0, (l, d, _) => ZgrEstimator.Run(l, generator, d)));
+
         private static Tensor Release(CategoricalSample s)
         {
             s.ReleaseAllButValue();
