@@ -63,7 +63,7 @@ public sealed record VaeConfig : IValidatedConfig
     public double LearningRate { get; init; } = 1e-3;
 
     /// <summary>Optimiser.</summary>
-    [Setting("optimizer", "Optimiser (caution: TorchSharp 0.107's RAdam applies the learning rate twice once its rectification starts, so it barely moves; see docs/experiments/bernoulli-vae.md).", Values = typeof(VaeOptimizerWords))]
+    [Setting("optimizer", "Optimiser: adam, or radam (DiscreteGrad.Optim.RAdam, PyTorch's update rule; TorchSharp 0.107's own RAdam applies the learning rate twice).", Values = typeof(VaeOptimizerWords))]
     public VaeOptimizer Optimizer { get; init; } = VaeOptimizer.Adam;
 
     /// <summary>Target binarisation.</summary>

@@ -54,7 +54,7 @@ public sealed class VaeTask : ITrainingTask, IDisposable
             new VaeWithObjective(new CategoricalVae(config.Categories, config.Latents), new VaeObjective(config, _noise)));
         _module.to(_device);
         Optimizer = config.Optimizer == VaeOptimizer.RAdam
-            ? optim.RAdam(_module.parameters(), config.LearningRate)
+            ? new Optim.RAdam(_module.parameters(), config.LearningRate)
             : optim.Adam(_module.parameters(), config.LearningRate);
         _batches = new EpochBatches(config.TrainExamples, config.BatchSize, config.Seed, _data.Train.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
