@@ -49,7 +49,9 @@ public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
             () => new BernoulliVaeModel((int)data.Pixels, config.Hidden, config.Latent, nvil ? config.NvilHidden : null));
         _model.to(_device);
         if (nvil) _nvil = new NvilBaseline(_model.Baseline, config.NvilDecay);
-        Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
+        Optimizer = config.Optimizer == DiscreteGrad.Experiments.Vae.VaeOptimizer.RAdam
+            ? new Optim.RAdam(_model.parameters(), config.LearningRate)
+            : optim.Adam(_model.parameters(), config.LearningRate);
         _trainCount = config.TrainCount;
         _batches = new EpochBatches(_trainCount, config.BatchSize, config.Seed, _data.TrainBinary.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
@@ -83,7 +85,7 @@ public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
         ["train images"] = I(_config.TrainCount),
         ["epochs"] = I(_config.Epochs),
         ["batch"] = I(_config.BatchSize),
-        ["optimiser"] = $"Adam lr {I(_config.LearningRate)}",
+        ["optimiser"] = $"{(_config.Optimizer == DiscreteGrad.Experiments.Vae.VaeOptimizer.RAdam ? "RAdam" : "Adam")} lr {I(_config.LearningRate)}",
         ["ReinMax tau"] = I(_config.Tau),
         ["binarisation"] = _config.DynamicBinarization ? "dynamic (per batch)" : "once per run (seeded)",
         ["seed"] = I(_config.Seed),

@@ -198,6 +198,37 @@ public sealed class BernoulliVaeTests
     }
 
     [Fact]
+    public void RAdamOptionTakesThePyTorchRuleWhoseFirstStepIsPlainLrTimesGradient()
+    {
+        // RAdam's first steps (rho_t <= 5) are SGD with bias-corrected momentum: m_hat = g at t = 1, so p1 = p0 - lr g;
+        // Adam's first step is lr g / (|g| + eps), about lr per coordinate: the two are told apart by the first step.
+        using var _ = torch.NewDisposeScope();
+        var rng = new Random(5);
+        var train = torch.tensor(Enumerable.Range(0, 40 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 40, Pixels }, ScalarType.Byte);
+        var test = torch.tensor(Enumerable.Range(0, 10 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 10, Pixels }, ScalarType.Byte);
+        using var data = new BernoulliVaeData(train, test, 1, torch.CPU);
+        var config = new BernoulliVaeConfig
+        {
+            Estimator = BernoulliVaeEstimator.ReinMax, Evaluations = 1, Latent = Latent, Hidden = Hidden, TrainCount = 40, BatchSize = 20,
+            Epochs = 1, Optimizer = DiscreteGrad.Experiments.Vae.VaeOptimizer.RAdam, LearningRate = 0.01,
+        };
+        var task = new BernoulliVaeTask(config, data);
+        Assert.IsType<DiscreteGrad.Optim.RAdam>(task.Optimizer);
+        var before = task.Model.parameters().Select(p => p.detach().clone()).ToArray();
+        task.TrainStep(0);
+        var after = task.Model.parameters().ToArray();
+        double worst = 0, moved = 0;
+        for (int i = 0; i < after.Length; i++)
+        {
+            using var expected = before[i] - 0.01 * after[i].grad!;
+            worst = Math.Max(worst, (after[i].detach() - expected).abs().max().item<float>());
+            moved = Math.Max(moved, (after[i].detach() - before[i]).abs().max().item<float>());
+        }
+        Assert.True(moved > 1e-5, $"no parameter moved ({moved})");
+        Assert.True(worst < 1e-6, $"first RAdam step differs from p - lr g by {worst}");
+    }
+
+    [Fact]
     public void A_resumed_nvil_run_is_bit_identical_because_its_running_statistics_are_checkpointed()
     {
         var rng = new Random(5);
