@@ -40,6 +40,8 @@ public static class Categorical
         if (noise is not null && !UsesNoise(kind))
             throw new ArgumentException(
                 $"{kind} draws no noise besides its sample D ~ Cat(softmax(theta)); pin the sample with sample instead.", nameof(noise));
+        if (IsTwoClass(logits, dim) && TwoClassEstimator.Handles(kind, noise))
+            return TwoClassEstimator.SampleCategorical(logits, dim, kind, o, generator, sample);
         return OnCategoryAxis(logits, dim, sample, noise, kind == EstimatorKind.GumbelRao ? o.GumbelRaoK : 0, (l, s, n) => kind switch
         {
             EstimatorKind.GumbelSoftmax => GumbelSoftmaxEstimator.Run(l, o.Tau, o.Beta, false, generator, n),
@@ -65,6 +67,14 @@ public static class Categorical
         o.Validate();
         return OnCategoryAxis(logits, dim, null, null, 0, (l, _, _) => estimator.Sample(l, o, generator)
             ?? throw new InvalidOperationException($"{estimator.GetType().Name}.Sample returned null."));
+    }
+
+    /// <summary>Floating-point logits whose category axis <paramref name="dim"/> (a valid one) has two categories.</summary>
+    private static bool IsTwoClass(Tensor logits, long dim)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        long rank = logits.dim();
+        return rank >= 1 && dim >= -rank && dim < rank && logits.shape[dim < 0 ? dim + rank : dim] == 2 && logits.is_floating_point();
     }
 
     /// <summary>True for the estimators whose sample is D ~ Cat(softmax(theta)) and can be pinned with a one-hot tensor.</summary>
