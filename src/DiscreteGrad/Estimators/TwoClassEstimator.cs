@@ -16,9 +16,10 @@ namespace DiscreteGrad.Estimators;
 /// (for a Bernoulli node grad_theta = c g). The slopes, with q = sigmoid(delta / tau):
 /// ST: c = q (1 - q) / tau (the Jacobian of softmax(theta / tau));
 /// ReinMax: pi_0 = sigmoid(delta), pi_1 = (d_0 + q) / 2, c = 2 pi_1 (1 - pi_1) - pi_0 (1 - pi_0) / 2 (Algorithm 2 of
-/// Liu et al. 2023 with J(p)^T v = p_0 p_1 (v_0 - v_1) (1, -1) for two classes; the centring is then a no-op);
-/// GST: the gapped difference m = max(delta, gap) when d_0 = 1, min(delta, -gap) when d_0 = 0, c = sigmoid(m / tau)
-/// (1 - sigmoid(m / tau)) / tau;
+/// Liu et al. 2023 with J(p)^T v = p_0 p_1 (v_0 - v_1) (1, -1) for two classes; the centring is then a no-op), which at
+/// tau = 1 is |d_0 - pi_0| / 2;
+/// GST: the gapped difference m = max(delta, gap) when d_0 = 1, min(delta, -gap) when d_0 = 0, c = sigma'(m / tau) / tau
+/// with sigma'(x) = sigmoid(x) (1 - sigmoid(x)) (even, so c = sigma'(max(b, gap) / tau) / tau with b = delta or -delta);
 /// GR-MCK: c = (1/K) sum_k sigma'(x_k / tau) / tau over K conditional draws of the perturbed difference x = delta + G_0 - G_1
 /// given the sample (see <see cref="GumbelRaoSlope"/>).</item>
 /// </list>
@@ -127,17 +128,20 @@ internal static class TwoClassEstimator
             case EstimatorKind.StraightThrough:
                 c = Slope(tau == 1.0 ? pi0 : (delta / tau).sigmoid_(), tau);
                 break;
+            case EstimatorKind.ReinMax when tau == 1.0:
+                c = (d0 - pi0).abs_().mul_(0.5);             // the general slope below at q = pi0: (1 - pi0) / 2 or pi0 / 2
+                break;
             case EstimatorKind.ReinMax:
             {
-                var q = tau == 1.0 ? pi0 : (delta / tau).sigmoid_();
-                var pi1 = (d0 + q).mul_(0.5);
+                var pi1 = (d0 + (delta / tau).sigmoid_()).mul_(0.5);
                 c = Slope(pi1, 0.5).sub_(Slope(pi0, 2.0));   // 2 pi1 (1 - pi1) - pi0 (1 - pi0) / 2
                 break;
             }
             case EstimatorKind.GappedStraightThrough:
             {
-                var m = torch.where(d0 > 0.5, delta.clamp_min(o.Gap), delta.clamp_max(-o.Gap));
-                c = Slope(m.div_(tau).sigmoid_(), tau);
+                // m = max(delta, gap) (d_0 = 1) or min(delta, -gap) (d_0 = 0) is +-max(b, gap), b = +-delta, and sigma' is even.
+                var m = Signed(delta, d0).clamp_min_(o.Gap);
+                c = Slope((tau == 1.0 ? m : m.div_(tau)).sigmoid_(), tau);
                 break;
             }
             case EstimatorKind.GumbelRao:
@@ -148,6 +152,13 @@ internal static class TwoClassEstimator
         }
         return (scope.MoveToOuter(d0.to(dtype)), scope.MoveToOuter(c.to(dtype)));
     }
+
+    /// <summary>
+    /// b = delta for d_0 = 1 and -delta for d_0 = 0, as -delta + 2 delta d_0 (exact for d_0 in {0, 1}; where() costs ten
+    /// element-wise kernels on CPU). For |delta| above half the dtype's largest number b overflows to +-inf, where the
+    /// slopes that use b take their limit 0, as they do for delta itself.
+    /// </summary>
+    private static Tensor Signed(Tensor delta, Tensor d0) => torch.addcmul(delta.neg(), delta, d0, 2.0);
 
     /// <summary>s (1 - s) / scale.</summary>
     private static Tensor Slope(Tensor s, double scale)
@@ -162,41 +173,43 @@ internal static class TwoClassEstimator
     /// d_0 = 1[x &gt;= 0], so given d_0 it is that logistic truncated to x &gt;= 0 (d_0 = 1) or x &lt; 0 (d_0 = 0); with
     /// b = delta for d_0 = 1 and -delta for d_0 = 0, |x| = b - logit(U sigmoid(b)) for U ~ U(0, 1) (inverse CDF), which is
     /// computed as y = softplus(b) - log U + log1p(-U sigmoid(b)) (stable for every b). sigma' is even, so the sign of x
-    /// does not matter. At tau = 1 the slope is rational in U: with r = exp(-|b|),
-    /// sigma'(y) = U (1 + r - r U) / (1 + r + (1 - r) U)^2 for b &lt;= 0 and r U (1 + r - U) / (1 + r - (1 - r) U)^2 for b &gt; 0,
-    /// so no logarithm is taken per draw.
+    /// does not matter. At tau = 1 the slope is rational in U: with r = exp(-|b|) and h = U / (1 + r + g U),
+    /// g = 1 - r for b &lt;= 0 and r - 1 for b &gt; 0, sigma'(y) = h (1 - h) for b &lt;= 0 and r h (1 - r h) for b &gt; 0, so no
+    /// logarithm is taken per draw and sum_k sigma'(y_k) = m (sum h - kappa sum h^2) (m = kappa = 1, or r).
+    /// The draws are laid out [K, ...] (a chunk of them at a time), so that every per-variable coefficient broadcasts
+    /// along the contiguous axis and the sums over the draws are outer reductions.
     /// </summary>
     /// <param name="delta">theta_0 - theta_1 [...] (float32 or float64).</param>
     /// <param name="d0">The sample d_0 [...] in {0, 1}, delta's dtype.</param>
     /// <param name="tau">Temperature.</param>
     /// <param name="k">Number of conditional draws.</param>
     /// <param name="generator">Random source of the uniforms (ignored when <paramref name="uniforms"/> is given).</param>
-    /// <param name="uniforms">Optional uniforms U [..., k] in (0, 1) (for tests); null draws them.</param>
+    /// <param name="uniforms">Optional uniforms U [k, ...] in [0, 1) (for tests); null draws them.</param>
     /// <param name="rational">Use the rational form at tau = 1 (default); false forces the logarithmic form (for tests).</param>
     internal static Tensor GumbelRaoSlope(Tensor delta, Tensor d0, double tau, int k, Generator? generator, Tensor? uniforms,
         bool rational = true)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        var b = torch.where(d0 > 0.5, delta, delta.neg()).unsqueeze(-1);      // [..., 1]
-        Tensor? alpha = null, beta = null, gamma = null, mult = null, softplusB = null, minusSigmoidB = null;
+        var b = Signed(delta, d0);
         bool useRational = rational && tau == 1.0;
+        Tensor? alpha = null, gamma = null, kappa = null, softplusB = null, minusSigmoidB = null;
         if (useRational)
         {
             var r = b.abs().neg_().exp_();
-            var positive = b > 0;
-            var one = torch.ones_like(r);
+            var positive = (b > 0).to(b.dtype);
             alpha = r + 1;                                                     // 1 + r
-            beta = torch.where(positive, one, r);                              // r (b <= 0) or 1 (b > 0)
-            gamma = torch.where(positive, r - 1, 1 - r);                       // 1 - r (b <= 0) or r - 1 (b > 0)
-            mult = torch.where(positive, r, one).squeeze(-1);                  // 1 (b <= 0) or r (b > 0)
+            gamma = (1 - r).mul_(positive.mul(-2).add_(1));                    // 1 - r (b <= 0) or r - 1 (b > 0)
+            kappa = torch.lerp(torch.ones_like(r), r, positive);               // 1 (b <= 0) or r (b > 0), exactly
         }
         else
         {
             softplusB = torch.nn.functional.softplus(b);
             minusSigmoidB = b.sigmoid().neg_();
         }
-        var sum = torch.zeros(delta.shape, dtype: delta.dtype, device: delta.device);
+        var sum = torch.zeros_like(delta);
+        var sumSquares = useRational ? torch.zeros_like(delta) : null;
+        var draws = new long[] { 0 };
         long rows = Math.Max(1, delta.numel());
         long step = Math.Max(1, Math.Min(k, ChunkElements / rows));
         for (long a = 0; a < k; a += step)
@@ -204,24 +217,22 @@ internal static class TwoClassEstimator
             using var cs = torch.NewDisposeScope();
             long n = Math.Min(k, a + step) - a;
             var u = uniforms is not null
-                ? uniforms.narrow(-1, a, n).to(delta.dtype, delta.device)
-                : torch.rand(delta.shape.Append(n).ToArray(), dtype: delta.dtype, device: delta.device, generator: generator);
-            Tensor slope;
+                ? uniforms.narrow(0, a, n).to(delta.dtype, delta.device)
+                : torch.rand(delta.shape.Prepend(n).ToArray(), dtype: delta.dtype, device: delta.device, generator: generator);
             if (useRational)
             {
-                var num = torch.addcmul(alpha!, u, beta!, -1.0).mul_(u);      // U (1 + r - beta U)
-                var den = torch.addcmul(alpha!, u, gamma!, 1.0);              // 1 + r + gamma U
-                slope = num.div_(den).div_(den);
+                var h = u.div(torch.addcmul(alpha!, u, gamma!, 1.0));          // U / (1 + r + g U)
+                sum.add_(h.sum(draws));
+                sumSquares!.add_(h.mul_(h).sum(draws));
             }
             else
             {
                 var y = (u * minusSigmoidB!).log1p_().sub_(u.log()).add_(softplusB!);   // b - logit(U sigmoid(b))
                 var s = y.div_(tau).sigmoid_();
-                slope = torch.addcmul(s, s, s, -1.0);
+                sum.add_(torch.addcmul(s, s, s, -1.0).sum(draws));
             }
-            sum.add_(slope.sum(-1));
         }
-        if (mult is not null) sum.mul_(mult);
+        if (useRational) sum.sub_(sumSquares!.mul_(kappa!)).mul_(kappa!);
         return scope.MoveToOuter(sum.div_(k * tau));
     }
 

@@ -214,20 +214,19 @@ public class TwoClassTests
     [InlineData(0.6)]
     public void GumbelRao_slope_has_the_expectation_of_the_conditional_relaxation(double tau)
     {
-        // Both the two-class path and the general path (C = 2 with pinned exponentials would be the general formula;
-        // here the general path draws its own noise on [..., 2, K]): the mean slope over many conditional draws equals
-        // the exact conditional expectation, within 5 standard errors.
+        // Both the two-class path (pinned uniforms) and the general path (which draws its own exponentials on [..., 2, K]):
+        // the mean slope over many conditional draws equals the exact conditional expectation, within 5 standard errors.
         double[] deltas = { -3, -0.7, 0, 1.2, 5 };
         const int k = 20_000;
         foreach (bool classZero in new[] { true, false })
         {
             var delta = tensor(deltas, dtype: ScalarType.Float64);
             var d0 = full(new long[] { deltas.Length }, classZero ? 1.0 : 0.0, dtype: ScalarType.Float64);
-            var u = rand(new long[] { deltas.Length, k }, dtype: ScalarType.Float64, generator: new Generator(16));
-            var perDraw = TwoClassEstimator.GumbelRaoSlope(delta.unsqueeze(-1).expand(deltas.Length, k).reshape(-1),
-                d0.unsqueeze(-1).expand(deltas.Length, k).reshape(-1), tau, 1, null, u.reshape(-1, 1)).reshape(deltas.Length, k);
+            var u = rand(new long[] { k, deltas.Length }, dtype: ScalarType.Float64, generator: new Generator(16));   // [draws, variables]
+            var perDraw = TwoClassEstimator.GumbelRaoSlope(delta.expand(k, deltas.Length).reshape(-1),
+                d0.expand(k, deltas.Length).reshape(-1), tau, 1, null, u.reshape(1, -1)).reshape(k, deltas.Length);
             var mean = TorchAssert.ToArray(TwoClassEstimator.GumbelRaoSlope(delta, d0, tau, k, null, u));
-            var sd = TorchAssert.ToArray(perDraw.std(new long[] { 1 }));
+            var sd = TorchAssert.ToArray(perDraw.std(new long[] { 0 }));
             var logits = stack(new[] { delta / 2, -delta / 2 }, -1);
             var sample = stack(new[] { d0, 1 - d0 }, -1);
             for (int i = 0; i < deltas.Length; i++)
@@ -249,7 +248,7 @@ public class TwoClassTests
     public void GumbelRao_rational_form_at_tau_1_equals_the_logarithmic_form()
     {
         var delta = tensor(new[] { -90.0, -30, -4, -0.5, 0, 0.3, 2, 25, 95 }, dtype: ScalarType.Float64);
-        var u = rand(new long[] { 9, 64 }, dtype: ScalarType.Float64, generator: new Generator(18)).clamp_min_(1e-300);
+        var u = rand(new long[] { 64, 9 }, dtype: ScalarType.Float64, generator: new Generator(18)).clamp_min_(1e-300);
         foreach (double side in new[] { 1.0, 0.0 })
         {
             var d0 = full(new long[] { 9 }, side, dtype: ScalarType.Float64);
