@@ -29,6 +29,7 @@ public static class EstimatorSpeedBench
         EstimatorKind.ReinMax => (l, g) => ReinMaxEstimator.General(l, Options.Tau, g, null).Value,
         EstimatorKind.GappedStraightThrough => (l, g) => GappedStraightThroughEstimator.General(l, Options.Tau, Options.Gap, g, null).Value,
         EstimatorKind.GumbelRao => (l, g) => PreviousGumbelRao.Run(l, Options.Tau, Options.GumbelRaoK, g),
+        EstimatorKind.StraightThroughGumbel => (l, g) => GumbelSoftmaxEstimator.General(l, Options.Tau, Options.Beta, true, g, null).Value,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -37,12 +38,14 @@ public static class EstimatorSpeedBench
         Console.WriteLine($"## Estimator speed (issue 15): before / after in one interleaved run ({rounds} rounds of ~{batchMs} ms-of-CPU batches, median CPU ms per step, 1 libtorch thread, tau = 1, GR-MCK K = 100)");
         Console.WriteLine("before: the general estimators (and the previous GR-MCK) on the same inputs; after: Categorical.Sample / Bernoulli.Sample now");
         Console.WriteLine();
-        var kinds = new[] { EstimatorKind.StraightThrough, EstimatorKind.ReinMax, EstimatorKind.GappedStraightThrough, EstimatorKind.GumbelRao };
+        var kinds = new[] { EstimatorKind.StraightThrough, EstimatorKind.ReinMax, EstimatorKind.GappedStraightThrough, EstimatorKind.StraightThroughGumbel,
+            EstimatorKind.GumbelRao };
         string Label(EstimatorKind k) => k switch
         {
             EstimatorKind.StraightThrough => "ST",
             EstimatorKind.ReinMax => "ReinMax",
             EstimatorKind.GappedStraightThrough => "GST-1.0",
+            EstimatorKind.StraightThroughGumbel => "STGS",
             _ => "GR-MCK100",
         };
 
@@ -50,7 +53,7 @@ public static class EstimatorSpeedBench
         // polynomial-programming layout, expanded from [128, 2]) and Bernoulli [512, 128].
         var nodeItems = new List<(string, Action)>();
         using var nodes = new NodeWorkload();
-        foreach (var k in kinds.Take(3))
+        foreach (var k in kinds.Take(4))
         foreach (var (phase, backward) in new[] { ("forward", false), ("forward + backward", true) })
         {
             nodeItems.Add(($"two-class {Label(k)} {phase}, before", () => nodes.Categorical(Before(k), backward)));
@@ -96,7 +99,8 @@ public static class EstimatorSpeedBench
         Console.WriteLine("|---|---:|---:|---|");
         Console.WriteLine($"| QP step ReinMax / ST | {Ms(qpTimes, "ReinMax before") / Ms(qpTimes, "ST before"):F2} | {Ms(qpTimes, "ReinMax after") / Ms(qpTimes, "ST after"):F2} | <= 1.10 |");
         Console.WriteLine($"| QP step GST-1.0 / ST | {Ms(qpTimes, "GST-1.0 before") / Ms(qpTimes, "ST before"):F2} | {Ms(qpTimes, "GST-1.0 after") / Ms(qpTimes, "ST after"):F2} | <= 1.10 |");
-        foreach (var k in kinds.Take(3))
+        Console.WriteLine($"| QP step STGS / ST | {Ms(qpTimes, "STGS before") / Ms(qpTimes, "ST before"):F2} | {Ms(qpTimes, "STGS after") / Ms(qpTimes, "ST after"):F2} | |");
+        foreach (var k in kinds.Take(4))
         foreach (var phase in new[] { "forward", "forward + backward" })
             Console.WriteLine($"| two-class {Label(k)} {phase}: speed-up before / after | | {Ms(nodeTimes, $"two-class {Label(k)} {phase}, before") / Ms(nodeTimes, $"two-class {Label(k)} {phase}, after"):F1}x | >= 3x |");
         foreach (var k in new[] { EstimatorKind.StraightThrough, EstimatorKind.ReinMax })

@@ -8,10 +8,10 @@ namespace DiscreteGrad.Estimators;
 /// [theta, 0], class 0 meaning z = 1, so P(z = 1) = softmax([theta, 0])_0 = sigmoid(theta). The returned z is the first
 /// coordinate of the two-class output (its gradient is the estimator's gradient for that coordinate).
 /// (The reference Bernoulli VAE of the ReinMax paper used [p, 1 - p]; both give the same distribution.)
-/// <para>ST, ReinMax, GST and GR-MCK (without pinned noise) run on theta directly, without building the two-class tensor:
-/// one uniform per variable, z = 1[U &lt; sigmoid(theta)], and a gradient c g with the estimator's per-variable slope c
-/// (the two-class specialisation described at <see cref="Categorical"/>), the same sample, value and gradient as the
-/// two-class categorical node on [theta, 0], bit for bit.</para>
+/// <para>Without pinned noise every estimator runs on theta directly, without building the two-class tensor: one uniform
+/// per variable (z = 1[U &lt; sigmoid(theta)], or a logistic perturbation for Gumbel-softmax and STGS) and a gradient c g
+/// with the estimator's per-variable slope c (the two-class path described at <see cref="Categorical"/>), the same
+/// sample, value and gradient as the two-class categorical node on [theta, 0], bit for bit.</para>
 /// </summary>
 public static class Bernoulli
 {
@@ -27,7 +27,7 @@ public static class Bernoulli
     public static BernoulliSample Sample(Tensor logits, EstimatorKind kind, EstimatorOptions? options = null,
         Generator? generator = null, Tensor? sample = null, Tensor? noise = null)
     {
-        if (Enum.IsDefined(kind) && TwoClassEstimator.Handles(kind, noise))
+        if (TwoClassEstimator.Handles(kind, noise, sample))
         {
             var o = options ?? new EstimatorOptions();
             o.Validate();

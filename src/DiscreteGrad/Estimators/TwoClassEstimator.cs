@@ -4,13 +4,15 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Estimators;
 
 /// <summary>
-/// The estimators that draw D ~ Cat(softmax(theta)) (ST, ReinMax, GST, GR-MCK) specialised to two classes: categorical
-/// logits with K = 2 on their category axis, and Bernoulli nodes. Only the difference delta = theta_0 - theta_1 matters
-/// (theta for a Bernoulli node), so the node is handled on tensors of the logits' shape without the category axis:
+/// Every estimator of <see cref="EstimatorKind"/> specialised to two classes: categorical logits with K = 2 on their
+/// category axis, and Bernoulli nodes. Only the difference delta = theta_0 - theta_1 matters (theta for a Bernoulli
+/// node), so the node is handled on tensors of the logits' shape without the category axis:
 /// <list type="bullet">
 /// <item>Sample: one uniform per variable, d_0 = 1[U &lt; sigmoid(delta)] (P(d_0 = 1) = sigmoid(delta) = softmax(theta)_0:
 /// the same law as Gumbel-max, argmax(theta + G), with a different random stream). U is drawn in float32 (float64 for
-/// float64 logits), so P(d_0 = 1) is sigmoid(delta) rounded up to a multiple of 2^-24 (2^-53).</item>
+/// float64 logits), so P(d_0 = 1) is sigmoid(delta) rounded up to a multiple of 2^-24 (2^-53). Gumbel-softmax and STGS
+/// perturb the difference instead: z = delta + beta L, L = G_0 - G_1 ~ Logistic(0, 1) drawn as logit(U), d_0 = 1[z &gt;= 0],
+/// soft value sigmoid(z / tau) (see <see cref="GumbelScores"/>).</item>
 /// <item>Gradient: every one of these estimators has, for two classes, a gradient of the form
 /// grad_theta = c (g_0 - g_1) (1, -1), with g the gradient reaching the output and c &gt;= 0 a per-variable slope
 /// (for a Bernoulli node grad_theta = c g). The slopes, with q = sigmoid(delta / tau):
@@ -21,9 +23,11 @@ namespace DiscreteGrad.Estimators;
 /// GST: the gapped difference m = max(delta, gap) when d_0 = 1, min(delta, -gap) when d_0 = 0, c = sigma'(m / tau) / tau
 /// with sigma'(x) = sigmoid(x) (1 - sigmoid(x)) (even, so c = sigma'(max(b, gap) / tau) / tau with b = delta or -delta);
 /// GR-MCK: c = (1/K) sum_k sigma'(x_k / tau) / tau over K conditional draws of the perturbed difference x = delta + G_0 - G_1
-/// given the sample (see <see cref="GumbelRaoSlope"/>).</item>
+/// given the sample (see <see cref="GumbelRaoSlope"/>);
+/// Gumbel-softmax and STGS: c = sigma'(z / tau) / tau, the Jacobian of (sigmoid(z / tau), 1 - sigmoid(z / tau)).</item>
 /// </list>
-/// The forward value is the hard sample, as in the general path (whose value D + p - sg(p) equals D exactly); ReinMax's
+/// The forward value is the hard sample (the soft one for Gumbel-softmax), as in the general path (whose value
+/// D + p - sg(p) equals D exactly); ReinMax's
 /// probabilities softmax(theta) are left to <see cref="CategoricalSample.Probs"/>, whose softmax gradient is the
 /// J(pi_0)^T g_p part of ReinMax's gradient. The whole gradient is one autograd node, a few element-wise kernels on the
 /// variables instead of several on [..., 2] (a softmax, an argmax and a one-hot scatter over an axis of size 2 cost
@@ -35,7 +39,10 @@ internal static class TwoClassEstimator
     internal const long ChunkElements = 1L << 18;
 
     /// <summary>True for the estimators this class handles (those whose sample is D ~ Cat(softmax(theta))), when no noise is pinned.</summary>
-    internal static bool Handles(EstimatorKind kind, Tensor? noise) => noise is null && Categorical.DrawsCategoricalSample(kind);
+    /// <summary>True for the estimators this class handles, when no noise is pinned: all of <see cref="EstimatorKind"/>
+    /// (Gumbel-softmax and STGS only without a pinned sample, which they refuse).</summary>
+    internal static bool Handles(EstimatorKind kind, Tensor? noise, Tensor? sample = null)
+        => noise is null && Enum.IsDefined(kind) && (sample is null || Categorical.DrawsCategoricalSample(kind));
 
     /// <summary>Floating-point logits [..., 2] (the estimators' Run methods, which work on the last axis, hand these over).</summary>
     internal static bool Applies(Tensor? logits) => logits is not null && logits.dim() >= 1 && logits.shape[^1] == 2 && logits.is_floating_point();
@@ -66,10 +73,14 @@ internal static class TwoClassEstimator
             var cdt = ComputeType(logits.dtype);
             delta = t.select(d, 0).to(cdt) - t.select(d, 1).to(cdt);
         }
-        var (d0, c) = Draw(delta, kind, o, generator, pinned, logits.dtype);
-        Tensor hard;
-        using (torch.no_grad()) hard = Pair(d0, 1 - d0, d);
-        var value = TwoClassFunction.apply(logits, hard, c, d)[0];
+        var (d0, soft, c) = Draw(delta, kind, o, generator, pinned, logits.dtype);
+        Tensor hard, forward;
+        using (torch.no_grad())
+        {
+            hard = Pair(d0, 1 - d0, d);
+            forward = soft is null ? hard : Pair(soft, 1 - soft, d);
+        }
+        var value = TwoClassFunction.apply(logits, forward, c, d)[0];
         return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(hard), logits, dim: dim);
     }
 
@@ -88,14 +99,15 @@ internal static class TwoClassEstimator
         using var scope = torch.NewDisposeScope();
         Tensor delta;
         using (torch.no_grad()) delta = logits.detach().to(ComputeType(logits.dtype));
-        var (d0, c) = Draw(delta, kind, o, generator, sample?.detach(), logits.dtype);
-        var value = TwoClassFunction.apply(logits, d0, c, -1L)[0];
+        var (d0, soft, c) = Draw(delta, kind, o, generator, sample?.detach(), logits.dtype);
+        var value = TwoClassFunction.apply(logits, soft ?? d0, c, -1L)[0];
         return new BernoulliSample(scope.MoveToOuter(value), scope.MoveToOuter(d0), logits);
     }
 
     private static void CheckOptions(EstimatorKind kind, EstimatorOptions o, ScalarType dtype)
     {
         Guard.Temperature(o.Tau, dtype);
+        if (kind is EstimatorKind.GumbelSoftmax or EstimatorKind.StraightThroughGumbel) Guard.Scale(o.Beta, dtype);
         if (kind == EstimatorKind.GappedStraightThrough) Guard.NonNegative(o.Gap, "gap");
         if (kind == EstimatorKind.GumbelRao) Guard.AtLeast(o.GumbelRaoK, 1, "k");
     }
@@ -104,7 +116,8 @@ internal static class TwoClassEstimator
     private static ScalarType ComputeType(ScalarType dtype) => dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 
     /// <summary>
-    /// The sample d_0 (pinned, or 1[U &lt; sigmoid(delta)]) and the slope c of the estimator, both in <paramref name="dtype"/>.
+    /// The sample d_0 (pinned, or 1[U &lt; sigmoid(delta)]; for Gumbel-softmax and STGS 1[z &gt;= 0]), the soft forward value
+    /// (Gumbel-softmax only, else null) and the slope c of the estimator, all in <paramref name="dtype"/>.
     /// </summary>
     /// <param name="delta">theta_0 - theta_1 (detached), float32 or float64.</param>
     /// <param name="kind">The estimator.</param>
@@ -112,16 +125,24 @@ internal static class TwoClassEstimator
     /// <param name="generator">Random source.</param>
     /// <param name="pinned">Pinned d_0 in {0, 1}, or null.</param>
     /// <param name="dtype">The logits' dtype.</param>
-    internal static (Tensor D0, Tensor Slope) Draw(Tensor delta, EstimatorKind kind, EstimatorOptions o, Generator? generator,
+    internal static (Tensor D0, Tensor? Soft, Tensor Slope) Draw(Tensor delta, EstimatorKind kind, EstimatorOptions o, Generator? generator,
         Tensor? pinned, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
+        double tau = o.Tau;
+        if (kind is EstimatorKind.GumbelSoftmax or EstimatorKind.StraightThroughGumbel)
+        {
+            var z = GumbelScores(delta, o.Beta, generator);
+            var y = (tau == 1.0 ? z.sigmoid() : (z / tau).sigmoid_());
+            var hard = z.ge_(0);
+            var soft = kind == EstimatorKind.GumbelSoftmax ? scope.MoveToOuter(y.to(dtype)) : null;
+            return (scope.MoveToOuter(hard.to(dtype)), soft, scope.MoveToOuter(Slope(y, tau).to(dtype)));
+        }
         var pi0 = delta.sigmoid();
         var d0 = pinned is not null
             ? pinned.to(delta.dtype, delta.device)
             : torch.rand(delta.shape, dtype: delta.dtype, device: delta.device, generator: generator).lt_(pi0);
-        double tau = o.Tau;
         Tensor c;
         switch (kind)
         {
@@ -150,13 +171,37 @@ internal static class TwoClassEstimator
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a two-class estimator");
         }
-        return (scope.MoveToOuter(d0.to(dtype)), scope.MoveToOuter(c.to(dtype)));
+        return (scope.MoveToOuter(d0.to(dtype)), null, scope.MoveToOuter(c.to(dtype)));
+    }
+
+    /// <summary>
+    /// The perturbed difference z = delta + beta L of Gumbel-softmax and STGS: L = G_0 - G_1 ~ Logistic(0, 1), drawn as
+    /// logit(U) with U uniform in [tiny, 1 - eps/2] of delta's dtype (the clamp of <see cref="Sampling.Gumbel.FromUniform"/>),
+    /// so argmax(theta + beta G) = class 0 exactly when z &gt;= 0. beta = 0 draws nothing (z = delta). With the finite checks
+    /// on, an overflow of beta L is refused naming beta, as the general path refuses an overflow of beta g (z itself may
+    /// be +-inf when delta is: sigmoid and the slope then take their limits, 0 or 1 and 0).
+    /// </summary>
+    private static Tensor GumbelScores(Tensor delta, double beta, Generator? generator)
+    {
+        if (beta == 0) return delta.clone();
+        var fi = torch.finfo(delta.dtype);
+        var l = torch.rand(delta.shape, dtype: delta.dtype, device: delta.device, generator: generator)
+            .clamp_(fi.tiny, 1.0 - fi.eps / 2).logit_();
+        if (Guard.CheckFiniteLogits)
+        {
+            double maxL = Guard.MaxAbs(l);
+            if (!(beta * maxL < fi.max))
+                throw new ArgumentOutOfRangeException(nameof(beta), beta,
+                    $"beta * g overflows {delta.dtype}: beta = {beta} times max |g_0 - g_1| = {maxL} exceeds {Guard.Show(fi.max, delta.dtype)}, the largest {delta.dtype} number; "
+                    + "beta * |g| + |logits| must stay below it.");
+        }
+        return beta == 1.0 ? l.add_(delta) : l.mul_(beta).add_(delta);
     }
 
     /// <summary>
     /// b = delta for d_0 = 1 and -delta for d_0 = 0, as -delta + 2 delta d_0 (exact for d_0 in {0, 1}; where() costs ten
-    /// element-wise kernels on CPU). For |delta| above half the dtype's largest number b overflows to +-inf, where the
-    /// slopes that use b take their limit 0, as they do for delta itself.
+    /// element-wise kernels on CPU). For |delta| above half the dtype's largest number b overflows to +-inf (with b's
+    /// sign), where the slopes that use b take their limits, as they do for delta itself.
     /// </summary>
     private static Tensor Signed(Tensor delta, Tensor d0) => torch.addcmul(delta.neg(), delta, d0, 2.0);
 

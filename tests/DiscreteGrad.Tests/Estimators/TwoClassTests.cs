@@ -273,4 +273,51 @@ public class TwoClassTests
         g.Value.select(-1, 0).sum().backward();
         Assert.Equal(TorchAssert.ToArray(xg.grad!), TorchAssert.ToArray(x.grad!));
     }
+
+    // ---- Gumbel-softmax and STGS for two classes ----
+
+    [Theory]
+    [InlineData(false, 1.0, 1.0)]
+    [InlineData(false, 0.4, 0.7)]
+    [InlineData(true, 1.0, 1.0)]
+    [InlineData(true, 0.4, 2.0)]
+    public void GumbelSoftmax_is_the_general_one_at_the_logistic_perturbation_it_draws(bool hard, double tau, double beta)
+    {
+        // The two-class path draws U and perturbs the difference by beta logit(U); the general path with pinned Gumbel
+        // noise (logit(U), 0) sees the same perturbed difference, so value and gradient agree (logit(U) = G_0 - G_1 in law).
+        var kind = hard ? EstimatorKind.StraightThroughGumbel : EstimatorKind.GumbelSoftmax;
+        var o = new EstimatorOptions(Tau: tau, Beta: beta);
+        var x = (randn(new long[] { 7, 6, 2 }, dtype: ScalarType.Float64, generator: new Generator(22)) * 2).requires_grad_(true);
+        var xg = x.detach().clone().requires_grad_(true);
+        var w = randn(new long[] { 7, 6, 2 }, dtype: ScalarType.Float64, generator: new Generator(23));
+        var s = Categorical.Sample(x, kind, o, generator: new Generator(24));
+        var fi = finfo(ScalarType.Float64);
+        var l = rand(new long[] { 7, 6 }, dtype: ScalarType.Float64, generator: new Generator(24)).clamp(fi.tiny, 1 - fi.eps / 2).logit();
+        var g = GumbelSoftmaxEstimator.General(xg, tau, beta, hard, null, stack(new[] { l, zeros_like(l) }, -1));
+        Assert.Equal(TorchAssert.ToArray(g.Hard), TorchAssert.ToArray(s.Hard));
+        TorchAssert.Close(TorchAssert.ToArray(g.Value), s.Value, Tol, "value");
+        (s.Value * w).sum().backward();
+        (g.Value * w).sum().backward();
+        TorchAssert.Close(TorchAssert.ToArray(xg.grad!), x.grad!, Tol, "gradient");
+        // The Bernoulli node is the same draw on [theta_0 - theta_1, 0].
+        var delta = (x.detach().select(-1, 0) - x.detach().select(-1, 1)).requires_grad_(true);
+        var b = Bernoulli.Sample(delta, kind, o, new Generator(24));
+        Assert.Equal(TorchAssert.ToArray(s.Hard.select(-1, 0)), TorchAssert.ToArray(b.Hard));
+        TorchAssert.Close(TorchAssert.ToArray(s.Value.select(-1, 0)), b.Value, Tol, "Bernoulli value");
+    }
+
+    [Fact]
+    public void GumbelSoftmax_refuses_an_overflowing_beta_and_draws_nothing_at_beta_0()
+    {
+        // 1000 logistic draws reach |L| > 4 (P(|L| > 4) = 0.036 each), and 1e38 * 4 exceeds the float32 maximum 3.4e38.
+        var x = randn(new long[] { 1000, 2 }, generator: new Generator(25));
+        var e = Assert.ThrowsAny<ArgumentException>(() => Categorical.Sample(x, EstimatorKind.StraightThroughGumbel, new EstimatorOptions(Beta: 1e38),
+            generator: new Generator(26)));
+        Assert.Equal("beta", e.ParamName);
+        var gen = new Generator(27);
+        var state = gen.get_state();
+        var s = Categorical.Sample(x, EstimatorKind.GumbelSoftmax, new EstimatorOptions(Tau: 0.5, Beta: 0), generator: gen);
+        Assert.Equal(TorchAssert.ToArray(state), TorchAssert.ToArray(gen.get_state()));
+        TorchAssert.Close(TorchAssert.ToArray((x / 0.5).softmax(-1)), s.Value, 1e-6, "softmax(theta / tau)");
+    }
 }
