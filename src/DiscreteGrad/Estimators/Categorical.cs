@@ -12,6 +12,13 @@ namespace DiscreteGrad.Estimators;
 /// and moving the results back, so <c>Sample(x, kind, dim: 1)</c> on [B, K, N] equals
 /// <c>Sample(x.transpose(1, 2), kind)</c> transposed back, draws and gradients included (the same generator state gives
 /// the same draws).</para>
+/// <para>Two classes (a category axis of size 2, floating-point logits, no pinned noise) take a specialised path that
+/// works on the difference delta = theta_0 - theta_1 along any axis without moving it: one uniform per variable,
+/// D_0 = 1[U &lt; sigmoid(delta)] (Gumbel-softmax and STGS: a logistic perturbation z = delta + beta logit(U), D_0 = 1[z &gt;= 0]),
+/// the same law as the Gumbel-max draw of the general path but another random stream; and one autograd node whose
+/// gradient c (g_0 - g_1) (1, -1) is the estimator's (c a per-variable slope: ST's J(softmax(theta / tau)), ReinMax's
+/// second-order form, GST's gapped softmax, GR-MCK's average over conditional draws, the Gumbel-softmax's Jacobian).
+/// A pinned sample is used as given. The forward values are those of the general path for the same sample.</para>
 /// </summary>
 public static class Categorical
 {
@@ -40,6 +47,8 @@ public static class Categorical
         if (noise is not null && !UsesNoise(kind))
             throw new ArgumentException(
                 $"{kind} draws no noise besides its sample D ~ Cat(softmax(theta)); pin the sample with sample instead.", nameof(noise));
+        if (IsTwoClass(logits, dim) && TwoClassEstimator.Handles(kind, noise))
+            return TwoClassEstimator.SampleCategorical(logits, dim, kind, o, generator, sample);
         return OnCategoryAxis(logits, dim, sample, noise, kind == EstimatorKind.GumbelRao ? o.GumbelRaoK : 0, (l, s, n) => kind switch
         {
             EstimatorKind.GumbelSoftmax => GumbelSoftmaxEstimator.Run(l, o.Tau, o.Beta, false, generator, n),
@@ -65,6 +74,14 @@ public static class Categorical
         o.Validate();
         return OnCategoryAxis(logits, dim, null, null, 0, (l, _, _) => estimator.Sample(l, o, generator)
             ?? throw new InvalidOperationException($"{estimator.GetType().Name}.Sample returned null."));
+    }
+
+    /// <summary>Floating-point logits whose category axis <paramref name="dim"/> (a valid one) has two categories.</summary>
+    private static bool IsTwoClass(Tensor logits, long dim)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        long rank = logits.dim();
+        return rank >= 1 && dim >= -rank && dim < rank && logits.shape[dim < 0 ? dim + rank : dim] == 2 && logits.is_floating_point();
     }
 
     /// <summary>True for the estimators whose sample is D ~ Cat(softmax(theta)) and can be pinned with a one-hot tensor.</summary>
