@@ -30,6 +30,7 @@ switch (opts.Command)
     case "grk": RunGrk(opts); break;
     case "check": Check.Run(); break;
     case "solvers": SolverBench.Run(); break;
+    case "imle": SolverBench.RunImle(opts.Rounds, opts.BatchMs); break;
     case "efficiency": EfficiencyBench.Run(opts.Threads, opts.Rounds, opts.BatchMs, opts.MemSteps, opts.PythonRounds, opts.PythonSteps); break;
     case "listops": ListOpsBench.Run(opts.Threads, opts.ListOpsSteps); break;
     case "listops-train": ListOpsTrainBench.Run(opts.Threads, opts.ListOpsTrainSteps, opts.ListOpsEval); break;
@@ -177,7 +178,7 @@ static void PrintTime(Shape shape, List<Interleaved.Result> results)
 internal sealed class Options
 {
     public const string Usage =
-        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|efficiency|listops> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
+        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|imle|efficiency|listops> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [--python-rounds R] [--python-steps N]\n" +
         "       [--listops-steps N] [--listops-train-steps N] [--listops-eval DEV,TEST[,EXTRAPOLATION]]\n" +

@@ -159,6 +159,102 @@ public static class SolverBench
         Console.WriteLine($"| {name} | [{string.Join(", ", shape)}] | {imle:F2} | {bare:F2} | {imle / bare:F2} | {draw:F2} | {(imle - draw) / bare:F2} |");
     }
 
+    /// <summary>The I-MLE cases of the `imle` command: the solver, the shape of theta and the k of the Sum-of-Gamma noise.</summary>
+    private static readonly (string Name, Func<IMapSolver> Solver, long[] Shape, double K, bool Minimise)[] ImleCases =
+    [
+        ("top-k, k-subset VAE", () => new TopKSolver(10), [2000, 20], 10, false),
+        ("top-k, L2X", () => new TopKSolver(10), [100, 350], 10, false),
+        ("grid path N = 12 (minimise)", () => new GridShortestPathSolver(), [GridBatch, 12, 12], 12, true),
+        ("grid path N = 30 (minimise)", () => new GridShortestPathSolver(), [GridBatch, 30, 30], 30, true),
+    ];
+
+    /// <summary>
+    /// `imle` command: every figure of the I-MLE speed targets in one run, on one thread, with the interleaved harness
+    /// (<see cref="Interleaved"/>: each round times a batch of every variant in turn; ratios are taken within a round, and
+    /// the medians over rounds are printed). (1) One draw of the noise: the managed Sum-of-Gamma sampler against libtorch's
+    /// (<see cref="SumOfGammaNoise.ReferenceSample"/>, the sampler before), and the managed Gumbel sampler against
+    /// <see cref="Sampling.Gumbel.Sample"/> (before). (2) <see cref="ImleLayer"/> forward + backward (S = 1, forward
+    /// difference, lambda = 10) against the two bare solver calls it makes, with either noise.
+    /// </summary>
+    public static void RunImle(int rounds, double batchMs)
+    {
+        using var serial = SolverParallelism.Limit(1);
+        Console.WriteLine($"## I-MLE noise and layer (one thread; interleaved, {rounds} rounds of ~{batchMs} ms batches; medians over rounds)");
+        Console.WriteLine();
+        Console.WriteLine("### One noise draw of theta's shape: before (libtorch) / after (managed)");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | Sum-of-Gamma k | libtorch Sum-of-Gamma (ms) | managed (ms) | speed-up | libtorch Gumbel (ms) | managed (ms) | speed-up |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var c in ImleCases)
+        {
+            var sog = new SumOfGammaNoise(c.K);
+            var gen = new Generator(13);
+            var r = Interleaved.Run(new (string, Action)[]
+            {
+                ("managed SoG", () => sog.Sample(c.Shape, gen).Dispose()),
+                ("libtorch SoG", () => sog.ReferenceSample(c.Shape, gen).Dispose()),
+                ("managed Gumbel", () => ImleNoise.Gumbel.Sample(c.Shape, gen).Dispose()),
+                ("libtorch Gumbel", () => Sampling.Gumbel.Sample(c.Shape, 1.0, gen).Dispose()),
+            }, rounds, batchMs);
+            double gumbelRatio = Interleaved.Median(Enumerable.Range(0, rounds).Select(i => r[3].PerOpUs[i] / r[2].PerOpUs[i]));
+            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {c.K} | {r[1].MedianUs / 1000:F3} | {r[0].MedianUs / 1000:F3} | {r[1].MedianRatio:F1} | {r[3].MedianUs / 1000:F3} | {r[2].MedianUs / 1000:F3} | {gumbelRatio:F1} |");
+        }
+        Console.WriteLine();
+        Console.WriteLine("### ImleLayer forward + backward / the two bare solver calls it makes (forward sample, backward perturbed MAP)");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | 2 bare solver calls (ms) | layer, Sum-of-Gamma (ms) | ratio | layer, Gumbel (ms) | ratio |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var c in ImleCases)
+        {
+            var solver = c.Solver();
+            var sog = new LayerStep(solver, c.Shape, ImleNoise.SumOfGamma(c.K), c.Minimise);
+            var gumbel = new LayerStep(solver, c.Shape, ImleNoise.Gumbel, c.Minimise);
+            var r = Interleaved.Run(new (string, Action)[] { ("bare", sog.Bare), ("SoG", sog.Step), ("Gumbel", gumbel.Step) }, rounds, batchMs);
+            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {r[0].MedianUs / 1000:F3} | {r[1].MedianUs / 1000:F3} | {r[1].MedianRatio:F2} | {r[2].MedianUs / 1000:F3} | {r[2].MedianRatio:F2} |");
+        }
+        Console.WriteLine();
+    }
+
+    /// <summary>One training-like step of an <see cref="ImleLayer"/> (forward, loss &lt;z, upstream&gt;, backward) and the two
+    /// bare solver calls on inputs of the same shape.</summary>
+    private sealed class LayerStep
+    {
+        private readonly IMapSolver _solver;
+        private readonly ImleLayer _layer;
+        private readonly Tensor _theta, _upstream, _b1, _b2;
+
+        public LayerStep(IMapSolver solver, long[] shape, ImleNoise noise, bool positive)
+        {
+            _solver = solver;
+            var gen = new Generator(7);
+            // Grid costs must stay >= 0 after the noise and the backward step: offset them well above the noise range, and
+            // a non-negative upstream gradient keeps the backward costs theta + lambda dz >= 0 (the layer minimises).
+            using var theta0 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+            _upstream = positive ? torch.rand(shape, generator: gen) : torch.randn(shape, generator: gen);
+            _theta = theta0.detach().requires_grad_(true);
+            _b1 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+            _b2 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+            _layer = new ImleLayer(solver, new ImleOptions
+            {
+                Noise = noise, Samples = 1, Target = ImleTargetDistribution.Fixed(10.0), Minimise = positive,
+            }, new Generator(11));
+        }
+
+        public void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            _theta.grad?.zero_();
+            var z = _layer.forward(_theta);
+            (z * _upstream).sum().backward();
+        }
+
+        public void Bare()
+        {
+            _solver.Solve(_b1).Dispose();
+            _solver.Solve(_b2).Dispose();
+        }
+    }
+
     private static double Throughput(Action solve, int items, int degree)
     {
         using (SolverParallelism.Limit(degree)) return items / MedianSeconds(solve);
