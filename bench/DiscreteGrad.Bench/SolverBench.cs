@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using DiscreteGrad.Experiments.Warcraft;
 using DiscreteGrad.Imle;
 using DiscreteGrad.Solvers;
@@ -169,12 +170,14 @@ public static class SolverBench
     ];
 
     /// <summary>
-    /// `imle` command: every figure of the I-MLE speed targets in one run, on one thread, with the interleaved harness
-    /// (<see cref="Interleaved"/>: each round times a batch of every variant in turn; ratios are taken within a round, and
-    /// the medians over rounds are printed). (1) One draw of the noise: the managed Sum-of-Gamma sampler against libtorch's
+    /// `imle` command: every figure of the I-MLE speed targets in one run, on one thread, interleaved (each round times a
+    /// batch of every variant in turn, in a rotating order; ratios are taken within a round and the medians over rounds are
+    /// printed), by wall time and by the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, which time given to other processes on
+    /// a loaded machine does not inflate). (1) One draw of the noise: the managed Sum-of-Gamma sampler against libtorch's
     /// (<see cref="SumOfGammaNoise.ReferenceSample"/>, the sampler before), and the managed Gumbel sampler against
     /// <see cref="Sampling.Gumbel.Sample"/> (before). (2) <see cref="ImleLayer"/> forward + backward (S = 1, forward
-    /// difference, lambda = 10) against the two bare solver calls it makes, with either noise.
+    /// difference, lambda = 10, backward with upstream gradient u) against the two bare solver calls it makes, on the same inputs
+    /// (theta + eps and theta + eps -/+ lambda u).
     /// </summary>
     public static void RunImle(int rounds, double batchMs)
     {
@@ -183,60 +186,130 @@ public static class SolverBench
         Console.WriteLine();
         Console.WriteLine("### One noise draw of theta's shape: before (libtorch) / after (managed)");
         Console.WriteLine();
-        Console.WriteLine("| case | shape | Sum-of-Gamma k | libtorch Sum-of-Gamma (ms) | managed (ms) | speed-up | libtorch Gumbel (ms) | managed (ms) | speed-up |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("Speed-up = median over rounds of (before / after) in the same round; wall time, then CPU time of the thread.");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | k | Sum-of-Gamma before (ms) | after (ms) | speed-up | speed-up, CPU time | Gumbel before (ms) | after (ms) | speed-up | speed-up, CPU time |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var c in ImleCases)
         {
             var sog = new SumOfGammaNoise(c.K);
             var gen = new Generator(13);
-            var r = Interleaved.Run(new (string, Action)[]
+            var r = CpuInterleaved.Run(new (string, Action)[]
             {
                 ("managed SoG", () => sog.Sample(c.Shape, gen).Dispose()),
                 ("libtorch SoG", () => sog.ReferenceSample(c.Shape, gen).Dispose()),
                 ("managed Gumbel", () => ImleNoise.Gumbel.Sample(c.Shape, gen).Dispose()),
                 ("libtorch Gumbel", () => Sampling.Gumbel.Sample(c.Shape, 1.0, gen).Dispose()),
             }, rounds, batchMs);
-            double gumbelRatio = Interleaved.Median(Enumerable.Range(0, rounds).Select(i => r[3].PerOpUs[i] / r[2].PerOpUs[i]));
-            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {c.K} | {r[1].MedianUs / 1000:F3} | {r[0].MedianUs / 1000:F3} | {r[1].MedianRatio:F1} | {r[3].MedianUs / 1000:F3} | {r[2].MedianUs / 1000:F3} | {gumbelRatio:F1} |");
+            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {c.K} | {r.WallMs(1):F3} | {r.WallMs(0):F3} | {r.WallRatio(1, 0):F1} | {r.CpuRatio(1, 0):F1} " +
+                $"| {r.WallMs(3):F3} | {r.WallMs(2):F3} | {r.WallRatio(3, 2):F1} | {r.CpuRatio(3, 2):F1} |");
         }
         Console.WriteLine();
-        Console.WriteLine("### ImleLayer forward + backward / the two bare solver calls it makes (forward sample, backward perturbed MAP)");
+        Console.WriteLine("### ImleLayer forward + backward / the two bare solver calls it makes (same inputs)");
         Console.WriteLine();
-        Console.WriteLine("| case | shape | 2 bare solver calls (ms) | layer, Sum-of-Gamma (ms) | ratio | layer, Gumbel (ms) | ratio |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("Ratio = median over rounds of layer / bare in the same round; wall time, then CPU time of the thread.");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | noise | 2 bare solver calls (ms) | layer fwd + bwd (ms) | ratio | ratio, CPU time | noise draw alone (ms) |");
+        Console.WriteLine("|---|---|---|---:|---:|---:|---:|---:|");
         foreach (var c in ImleCases)
-        {
-            var solver = c.Solver();
-            var sog = new LayerStep(solver, c.Shape, ImleNoise.SumOfGamma(c.K), c.Minimise);
-            var gumbel = new LayerStep(solver, c.Shape, ImleNoise.Gumbel, c.Minimise);
-            var r = Interleaved.Run(new (string, Action)[] { ("bare", sog.Bare), ("SoG", sog.Step), ("Gumbel", gumbel.Step) }, rounds, batchMs);
-            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {r[0].MedianUs / 1000:F3} | {r[1].MedianUs / 1000:F3} | {r[1].MedianRatio:F2} | {r[2].MedianUs / 1000:F3} | {r[2].MedianRatio:F2} |");
-        }
+            foreach (var noise in new[] { ImleNoise.SumOfGamma(c.K), ImleNoise.Gumbel })
+            {
+                var step = new LayerStep(c.Solver(), c.Shape, noise, c.Minimise);
+                var gen = new Generator(17);
+                var r = CpuInterleaved.Run(new (string, Action)[]
+                {
+                    ("bare", step.Bare), ("layer", step.Step), ("noise", () => noise.Sample(c.Shape, gen).Dispose()),
+                }, rounds, batchMs);
+                string name = noise is SumOfGammaNoise ? "Sum-of-Gamma" : "Gumbel";
+                Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {name} | {r.WallMs(0):F3} | {r.WallMs(1):F3} | {r.WallRatio(1, 0):F2} | {r.CpuRatio(1, 0):F2} | {r.WallMs(2):F3} |");
+            }
         Console.WriteLine();
     }
 
-    /// <summary>One training-like step of an <see cref="ImleLayer"/> (forward, loss &lt;z, upstream&gt;, backward) and the two
-    /// bare solver calls on inputs of the same shape.</summary>
+    /// <summary>
+    /// Interleaved timing by wall time and by the calling thread's CPU time: every round runs a batch of each variant in a
+    /// rotating order (batch sizes calibrated once for ~batchMs each), and ratios are taken between variants of one round.
+    /// </summary>
+    private sealed class CpuInterleaved
+    {
+        private readonly double[][] _wall, _cpu;
+        private CpuInterleaved(double[][] wall, double[][] cpu) { _wall = wall; _cpu = cpu; }
+
+        /// <summary>Median wall time per call of variant i, in ms.</summary>
+        public double WallMs(int i) => Interleaved.Median(_wall[i]) / 1000;
+        /// <summary>Median over rounds of time(i) / time(j), wall time.</summary>
+        public double WallRatio(int i, int j) => Interleaved.Median(_wall[i].Zip(_wall[j], (a, b) => a / b));
+        /// <summary>Median over rounds of time(i) / time(j), thread CPU time.</summary>
+        public double CpuRatio(int i, int j) => Interleaved.Median(_cpu[i].Zip(_cpu[j], (a, b) => a / b));
+
+        public static CpuInterleaved Run(IReadOnlyList<(string Name, Action Step)> items, int rounds, double batchMs)
+        {
+            int n = items.Count;
+            var batch = new int[n];
+            for (int i = 0; i < n; i++)
+            {
+                // Warm-up >= 300 ms, so that tiered JIT has compiled the loops before timing, then calibration.
+                var warm = Stopwatch.StartNew();
+                do items[i].Step(); while (warm.Elapsed.TotalMilliseconds < 300);
+                var sw = Stopwatch.StartNew();
+                int calls = 0;
+                do { items[i].Step(); calls++; } while (sw.Elapsed.TotalMilliseconds < batchMs / 2);
+                batch[i] = Math.Max(1, (int)Math.Round(batchMs / (sw.Elapsed.TotalMilliseconds / calls)));
+            }
+            var wall = new double[n][];
+            var cpu = new double[n][];
+            for (int i = 0; i < n; i++) { wall[i] = new double[rounds]; cpu[i] = new double[rounds]; }
+            for (int r = 0; r < rounds; r++)
+                for (int jj = 0; jj < n; jj++)
+                {
+                    int i = (jj + r) % n;
+                    double c0 = ThreadCpuMicroseconds();
+                    var sw = Stopwatch.StartNew();
+                    for (int k = 0; k < batch[i]; k++) items[i].Step();
+                    wall[i][r] = sw.Elapsed.TotalMicroseconds / batch[i];
+                    cpu[i][r] = (ThreadCpuMicroseconds() - c0) / batch[i];
+                }
+            return new CpuInterleaved(wall, cpu);
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct Timespec { public long Seconds; public long Nanoseconds; }
+
+        [DllImport("libc", EntryPoint = "clock_gettime")]
+        private static extern int ClockGetTime(int clock, out Timespec time);
+
+        /// <summary>CPU time of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID = 3), in microseconds.</summary>
+        private static double ThreadCpuMicroseconds()
+        {
+            if (ClockGetTime(3, out var t) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed.");
+            return t.Seconds * 1e6 + t.Nanoseconds / 1e3;
+        }
+    }
+
+    /// <summary>One step of an <see cref="ImleLayer"/> (forward, backward with upstream gradient u) and the two
+    /// bare solver calls it makes, on the same inputs: theta + eps and theta + eps - lambda u (maximising) or + lambda u
+    /// (minimising), eps one draw of the layer's noise.</summary>
     private sealed class LayerStep
     {
+        private const double Lambda = 10.0;
         private readonly IMapSolver _solver;
         private readonly ImleLayer _layer;
         private readonly Tensor _theta, _upstream, _b1, _b2;
 
-        public LayerStep(IMapSolver solver, long[] shape, ImleNoise noise, bool positive)
+        public LayerStep(IMapSolver solver, long[] shape, ImleNoise noise, bool minimise)
         {
             _solver = solver;
             var gen = new Generator(7);
             // Grid costs must stay >= 0 after the noise and the backward step: offset them well above the noise range, and
-            // a non-negative upstream gradient keeps the backward costs theta + lambda dz >= 0 (the layer minimises).
-            using var theta0 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-            _upstream = positive ? torch.rand(shape, generator: gen) : torch.randn(shape, generator: gen);
+            // a non-negative upstream gradient keeps the backward costs theta + lambda u >= 0 (the layer minimises).
+            using var theta0 = minimise ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+            _upstream = minimise ? torch.rand(shape, generator: gen) : torch.randn(shape, generator: gen);
             _theta = theta0.detach().requires_grad_(true);
-            _b1 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-            _b2 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+            _b1 = theta0 + noise.Sample(shape, new Generator(11));
+            _b2 = torch.add(_b1, _upstream, alpha: minimise ? Lambda : -Lambda);
             _layer = new ImleLayer(solver, new ImleOptions
             {
-                Noise = noise, Samples = 1, Target = ImleTargetDistribution.Fixed(10.0), Minimise = positive,
+                Noise = noise, Samples = 1, Target = ImleTargetDistribution.Fixed(Lambda), Minimise = minimise,
             }, new Generator(11));
         }
 
@@ -244,8 +317,8 @@ public static class SolverBench
         {
             using var scope = torch.NewDisposeScope();
             _theta.grad?.zero_();
-            var z = _layer.forward(_theta);
-            (z * _upstream).sum().backward();
+            // Backward with upstream gradient u (the gradient of the loss <z, u>), without loss operations of its own.
+            _layer.forward(_theta).backward(new[] { _upstream });
         }
 
         public void Bare()

@@ -206,9 +206,9 @@ internal static class NoiseKernels
         var one = Vector512<double>.One;
         var vb = Vector512.Create(b);
         var placeholder = Vector512.Create(-1.0);
-        // The candidates with p > 1, in candidate order: their slot, V and U2.
+        // The candidates with p > 1, in candidate order: their slot, p and U2.
         double[] sideSlot = ArrayPool<double>.Shared.Rent(count + 2 * Lanes);
-        double[] sideV = ArrayPool<double>.Shared.Rent(count + 2 * Lanes);
+        double[] sideP = ArrayPool<double>.Shared.Rent(count + 2 * Lanes);
         double[] sideU = ArrayPool<double>.Shared.Rent(count + 2 * Lanes);
         try
         {
@@ -236,7 +236,7 @@ internal static class NoiseKernels
                 var keep = accept | high;
                 uint highBits = (uint)high.ExtractMostSignificantBits(), keepBits = (uint)keep.ExtractMostSignificantBits();
                 Compress(sideSlot, pending, Ranks(keep, keepBits) + Vector512.Create((double)pos), highBits, high);
-                Compress(sideV, pending, (vb - p) * (1 / (b - 1)), highBits, high);
+                Compress(sideP, pending, p, highBits, high);
                 pending += Compress(sideU, pending, u2, highBits, high);
                 pos += Compress(destination, pos, Vector512.ConditionalSelect(low, x, placeholder), keepBits, keep);
             }
@@ -245,13 +245,14 @@ internal static class NoiseKernels
             // The candidates with p > 1: x = 1 - log V >= 1, accepted when U2 <= x^(a-1) (>= 1 + (a-1)(x-1), its tangent).
             for (int j = 0; j < pending; j += Lanes)
             {
-                var v = Vector512.LoadUnsafe(ref sideV[0], (nuint)j);
+                var p = Vector512.LoadUnsafe(ref sideP[0], (nuint)j);
                 var u2 = Vector512.LoadUnsafe(ref sideU[0], (nuint)j);
+                var v = (vb - p) * (1 / (b - 1));
                 v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<double>.Zero), v, one); // lanes past the end
                 var x = one - Vector512.Log(v);
                 var ok = Vector512.LessThanOrEqual(u2, one + (x - one) * (a - 1))
                     | Vector512.LessThanOrEqual(u2, Vector512.Exp(Vector512.Log(x) * (a - 1)));
-                Vector512.ConditionalSelect(ok, x, placeholder).StoreUnsafe(ref sideV[0], (nuint)j);
+                Vector512.ConditionalSelect(ok, x, placeholder).StoreUnsafe(ref sideP[0], (nuint)j);
             }
             // Accepted: into their slot; rejected: the slot is refilled below (its index kept in sideU, already read).
             int holes = 0;
@@ -259,7 +260,7 @@ internal static class NoiseKernels
             {
                 int slot = (int)sideSlot[j];
                 if (slot >= count) break;
-                if (sideV[j] >= 0) destination[slot] = sideV[j];
+                if (sideP[j] >= 0) destination[slot] = sideP[j];
                 else sideU[holes++] = slot;
             }
             if (holes == 0) return next;
@@ -275,7 +276,7 @@ internal static class NoiseKernels
         finally
         {
             ArrayPool<double>.Shared.Return(sideSlot);
-            ArrayPool<double>.Shared.Return(sideV);
+            ArrayPool<double>.Shared.Return(sideP);
             ArrayPool<double>.Shared.Return(sideU);
         }
     }
