@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using DiscreteGrad.Experiments.Warcraft;
 using DiscreteGrad.Imle;
 using DiscreteGrad.Solvers;
@@ -170,120 +169,64 @@ public static class SolverBench
     ];
 
     /// <summary>
-    /// `imle` command: every figure of the I-MLE speed targets in one run, on one thread, interleaved (each round times a
-    /// batch of every variant in turn, in a rotating order; ratios are taken within a round and the medians over rounds are
-    /// printed), by wall time and by the thread's CPU time (CLOCK_THREAD_CPUTIME_ID, which time given to other processes on
-    /// a loaded machine does not inflate). (1) One draw of the noise: the managed Sum-of-Gamma sampler against libtorch's
+    /// `imle` command: every figure of the I-MLE speed targets in one run, on one thread, with
+    /// <see cref="EfficiencyBench.TimeInterleaved"/> (each round runs a batch of every variant in turn, rotating the order;
+    /// the ratio of CPU times, which time given to other processes does not inflate, is taken within a round and its median
+    /// over rounds printed, with the median wall times). Each variant first runs for >= 300 ms, so that tiered JIT has
+    /// compiled its loops. (1) One draw of the noise: the managed Sum-of-Gamma sampler against libtorch's
     /// (<see cref="SumOfGammaNoise.ReferenceSample"/>, the sampler before), and the managed Gumbel sampler against
     /// <see cref="Sampling.Gumbel.Sample"/> (before). (2) <see cref="ImleLayer"/> forward + backward (S = 1, forward
-    /// difference, lambda = 10, backward with upstream gradient u) against the two bare solver calls it makes, on the same inputs
-    /// (theta + eps and theta + eps -/+ lambda u).
+    /// difference, lambda = 10, backward with upstream gradient u) against the two bare solver calls it makes, on the same
+    /// inputs (theta + eps and theta + eps -/+ lambda u).
     /// </summary>
     public static void RunImle(int rounds, double batchMs)
     {
         using var serial = SolverParallelism.Limit(1);
-        Console.WriteLine($"## I-MLE noise and layer (one thread; interleaved, {rounds} rounds of ~{batchMs} ms batches; medians over rounds)");
+        Console.WriteLine($"## I-MLE noise and layer (one thread; interleaved, {rounds} rounds of ~{batchMs} ms-of-CPU batches)");
         Console.WriteLine();
         Console.WriteLine("### One noise draw of theta's shape: before (libtorch) / after (managed)");
         Console.WriteLine();
-        Console.WriteLine("Speed-up = median over rounds of (before / after) in the same round; wall time, then CPU time of the thread.");
+        Console.WriteLine("Speed-up: median over rounds of CPU time before / after in the same round. Times: medians of the wall time per draw.");
         Console.WriteLine();
-        Console.WriteLine("| case | shape | k | Sum-of-Gamma before (ms) | after (ms) | speed-up | speed-up, CPU time | Gumbel before (ms) | after (ms) | speed-up | speed-up, CPU time |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| case | shape | k | Sum-of-Gamma before (ms) | after (ms) | speed-up | Gumbel before (ms) | after (ms) | speed-up |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var c in ImleCases)
         {
             var sog = new SumOfGammaNoise(c.K);
             var gen = new Generator(13);
-            var r = CpuInterleaved.Run(new (string, Action)[]
-            {
-                ("managed SoG", () => sog.Sample(c.Shape, gen).Dispose()),
-                ("libtorch SoG", () => sog.ReferenceSample(c.Shape, gen).Dispose()),
-                ("managed Gumbel", () => ImleNoise.Gumbel.Sample(c.Shape, gen).Dispose()),
-                ("libtorch Gumbel", () => Sampling.Gumbel.Sample(c.Shape, 1.0, gen).Dispose()),
-            }, rounds, batchMs);
-            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {c.K} | {r.WallMs(1):F3} | {r.WallMs(0):F3} | {r.WallRatio(1, 0):F1} | {r.CpuRatio(1, 0):F1} " +
-                $"| {r.WallMs(3):F3} | {r.WallMs(2):F3} | {r.WallRatio(3, 2):F1} | {r.CpuRatio(3, 2):F1} |");
+            var g = Timed(rounds, batchMs, ("after", () => sog.Sample(c.Shape, gen).Dispose()), ("before", () => sog.ReferenceSample(c.Shape, gen).Dispose()));
+            var u = Timed(rounds, batchMs, ("after", () => ImleNoise.Gumbel.Sample(c.Shape, gen).Dispose()), ("before", () => Sampling.Gumbel.Sample(c.Shape, 1.0, gen).Dispose()));
+            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {c.K} | {g[1].WallMs:F3} | {g[0].WallMs:F3} | {g[1].CpuRatio:F1} " +
+                $"| {u[1].WallMs:F3} | {u[0].WallMs:F3} | {u[1].CpuRatio:F1} |");
         }
         Console.WriteLine();
         Console.WriteLine("### ImleLayer forward + backward / the two bare solver calls it makes (same inputs)");
         Console.WriteLine();
-        Console.WriteLine("Ratio = median over rounds of layer / bare in the same round; wall time, then CPU time of the thread.");
+        Console.WriteLine("Ratio: median over rounds of CPU time layer / bare calls in the same round. Times: medians of the wall time per call.");
         Console.WriteLine();
-        Console.WriteLine("| case | shape | noise | 2 bare solver calls (ms) | layer fwd + bwd (ms) | ratio | ratio, CPU time | noise draw alone (ms) |");
-        Console.WriteLine("|---|---|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| case | shape | noise | 2 bare solver calls (ms) | layer fwd + bwd (ms) | ratio | noise draw alone (ms) |");
+        Console.WriteLine("|---|---|---|---:|---:|---:|---:|");
         foreach (var c in ImleCases)
             foreach (var noise in new[] { ImleNoise.SumOfGamma(c.K), ImleNoise.Gumbel })
             {
                 var step = new LayerStep(c.Solver(), c.Shape, noise, c.Minimise);
                 var gen = new Generator(17);
-                var r = CpuInterleaved.Run(new (string, Action)[]
-                {
-                    ("bare", step.Bare), ("layer", step.Step), ("noise", () => noise.Sample(c.Shape, gen).Dispose()),
-                }, rounds, batchMs);
+                var r = Timed(rounds, batchMs, ("bare", step.Bare), ("layer", step.Step), ("noise", () => noise.Sample(c.Shape, gen).Dispose()));
                 string name = noise is SumOfGammaNoise ? "Sum-of-Gamma" : "Gumbel";
-                Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {name} | {r.WallMs(0):F3} | {r.WallMs(1):F3} | {r.WallRatio(1, 0):F2} | {r.CpuRatio(1, 0):F2} | {r.WallMs(2):F3} |");
+                Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {name} | {r[0].WallMs:F3} | {r[1].WallMs:F3} | {r[1].CpuRatio:F2} | {r[2].WallMs:F3} |");
             }
         Console.WriteLine();
     }
 
-    /// <summary>
-    /// Interleaved timing by wall time and by the calling thread's CPU time: every round runs a batch of each variant in a
-    /// rotating order (batch sizes calibrated once for ~batchMs each), and ratios are taken between variants of one round.
-    /// </summary>
-    private sealed class CpuInterleaved
+    /// <summary><see cref="EfficiencyBench.TimeInterleaved"/> after >= 300 ms of each variant (JIT warm-up).</summary>
+    private static List<EfficiencyBench.StepTime> Timed(int rounds, double batchMs, params (string Label, Action Step)[] items)
     {
-        private readonly double[][] _wall, _cpu;
-        private CpuInterleaved(double[][] wall, double[][] cpu) { _wall = wall; _cpu = cpu; }
-
-        /// <summary>Median wall time per call of variant i, in ms.</summary>
-        public double WallMs(int i) => Interleaved.Median(_wall[i]) / 1000;
-        /// <summary>Median over rounds of time(i) / time(j), wall time.</summary>
-        public double WallRatio(int i, int j) => Interleaved.Median(_wall[i].Zip(_wall[j], (a, b) => a / b));
-        /// <summary>Median over rounds of time(i) / time(j), thread CPU time.</summary>
-        public double CpuRatio(int i, int j) => Interleaved.Median(_cpu[i].Zip(_cpu[j], (a, b) => a / b));
-
-        public static CpuInterleaved Run(IReadOnlyList<(string Name, Action Step)> items, int rounds, double batchMs)
+        foreach (var (_, step) in items)
         {
-            int n = items.Count;
-            var batch = new int[n];
-            for (int i = 0; i < n; i++)
-            {
-                // Warm-up >= 300 ms, so that tiered JIT has compiled the loops before timing, then calibration.
-                var warm = Stopwatch.StartNew();
-                do items[i].Step(); while (warm.Elapsed.TotalMilliseconds < 300);
-                var sw = Stopwatch.StartNew();
-                int calls = 0;
-                do { items[i].Step(); calls++; } while (sw.Elapsed.TotalMilliseconds < batchMs / 2);
-                batch[i] = Math.Max(1, (int)Math.Round(batchMs / (sw.Elapsed.TotalMilliseconds / calls)));
-            }
-            var wall = new double[n][];
-            var cpu = new double[n][];
-            for (int i = 0; i < n; i++) { wall[i] = new double[rounds]; cpu[i] = new double[rounds]; }
-            for (int r = 0; r < rounds; r++)
-                for (int jj = 0; jj < n; jj++)
-                {
-                    int i = (jj + r) % n;
-                    double c0 = ThreadCpuMicroseconds();
-                    var sw = Stopwatch.StartNew();
-                    for (int k = 0; k < batch[i]; k++) items[i].Step();
-                    wall[i][r] = sw.Elapsed.TotalMicroseconds / batch[i];
-                    cpu[i][r] = (ThreadCpuMicroseconds() - c0) / batch[i];
-                }
-            return new CpuInterleaved(wall, cpu);
+            var warm = Stopwatch.StartNew();
+            do step(); while (warm.Elapsed.TotalMilliseconds < 300);
         }
-
-        [StructLayout(LayoutKind.Sequential)]
-        private struct Timespec { public long Seconds; public long Nanoseconds; }
-
-        [DllImport("libc", EntryPoint = "clock_gettime")]
-        private static extern int ClockGetTime(int clock, out Timespec time);
-
-        /// <summary>CPU time of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID = 3), in microseconds.</summary>
-        private static double ThreadCpuMicroseconds()
-        {
-            if (ClockGetTime(3, out var t) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed.");
-            return t.Seconds * 1e6 + t.Nanoseconds / 1e3;
-        }
+        return EfficiencyBench.TimeInterleaved(items, rounds, batchMs);
     }
 
     /// <summary>One step of an <see cref="ImleLayer"/> (forward, backward with upstream gradient u) and the two

@@ -118,31 +118,6 @@ public class NoiseDistributionTests(ITestOutputHelper output)
         Assert.True(TwoSampleKs(sorted, reference) < C001 * Math.Sqrt(2.0 / Draws), "against Sampling.Gumbel");
     }
 
-    [Theory]
-    [InlineData(10.0, 10)]
-    [InlineData(12.5, 10)]
-    [InlineData(0.5, 10)]
-    public void Sum_of_gamma_cumulants_match_the_closed_forms(double k, int s)
-    {
-        // Cumulants of sum_i g_i / i, g_i ~ Gamma(1/k, 1): kappa_n = (1/k) (n-1)! sum_i i^-n; the mean has -(log s)/k added.
-        // Standard errors of the sample mean, variance and third central moment from kappa_2..kappa_6.
-        const int n = 1_000_000;
-        var eps = ImleNoise.SumOfGamma(k, s).Sample(new long[] { n }, new Generator(21), ScalarType.Float64);
-        double Kappa(int order) => Enumerable.Range(1, s).Sum(i => Math.Pow(i, -order)) * SpecialFunctions.Factorial(order - 1) / k;
-        double k2 = Kappa(2), k3 = Kappa(3), k4 = Kappa(4), k6 = Kappa(6);
-        double mean = eps.mean().item<double>();
-        var centred = eps - mean;
-        double variance = (centred * centred).mean().item<double>(), third = centred.pow(3).mean().item<double>();
-        double expectedMean = (Kappa(1) * k - Math.Log(s)) / k;
-        Assert.True(Math.Abs(mean - expectedMean) < 5 * Math.Sqrt(k2 / n), $"mean {mean} vs {expectedMean}");
-        Assert.True(Math.Abs(variance - k2) < 5 * Math.Sqrt((k4 + 2 * k2 * k2) / n), $"variance {variance} vs {k2}");
-        // Var of the sample third central moment ~ (mu6 - mu3^2 - 6 mu4 mu2 + 9 mu2^3) / n; mu6 from the cumulants
-        // (mu6 = k6 + 15 k4 k2 + 10 k3^2 + 15 k2^3, mu4 = k4 + 3 k2^2).
-        double mu4 = k4 + 3 * k2 * k2, mu6 = k6 + 15 * k4 * k2 + 10 * k3 * k3 + 15 * k2 * k2 * k2;
-        double seThird = Math.Sqrt((mu6 - k3 * k3 - 6 * mu4 * k2 + 9 * k2 * k2 * k2) / n);
-        Assert.True(Math.Abs(third - k3) < 5 * seThird, $"third central moment {third} vs {k3}");
-    }
-
     [Fact]
     public void Draws_are_reproducible_and_independent_of_threads_and_dtype()
     {
