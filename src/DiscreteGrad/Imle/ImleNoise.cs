@@ -1,4 +1,3 @@
-using DiscreteGrad.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,6 +13,10 @@ namespace DiscreteGrad.Imle;
 /// 2021, I-MLE, Sum-of-Gamma; the sum of k independent copies tends to Gumbel(0, 1) as s grows, which suits k-subset
 /// structures).</item>
 /// </list>
+/// <para>Gumbel and Sum-of-Gamma are drawn by managed float64 samplers on eight SIMD lanes from a counter-based random
+/// stream whose key is one draw of the generator: a seed gives the same values on every run, on any number of threads and
+/// any vector width, and the law of the libtorch samplers (Niepert, Minervini and Franceschi, "Implicit MLE:
+/// Backpropagating Through Discrete Exponential Family Distributions", NeurIPS 2021, define the Sum-of-Gamma noise).</para>
 /// </summary>
 public abstract class ImleNoise
 {
@@ -83,7 +86,8 @@ public abstract class ImleNoise
 }
 
 /// <summary>
-/// Sum-of-Gamma noise (Niepert et al. 2021): eps = (sum_{i=1..s} G_i - log s) / k with G_i ~ Gamma(shape 1/k, rate i/k).
+/// Sum-of-Gamma noise (Niepert, Minervini and Franceschi, "Implicit MLE: Backpropagating Through Discrete Exponential
+/// Family Distributions", NeurIPS 2021): eps = (sum_{i=1..s} G_i - log s) / k with G_i ~ Gamma(shape 1/k, rate i/k).
 /// Drawn as eps = sum_i g_i / i - (log s) / k with g_i ~ Gamma(1/k, 1), the same distribution (Gamma(a, rate r) = Gamma(a, 1) / r).
 /// Mean (H_s - log s) / k (H_s the harmonic number; -&gt; Euler's gamma / k), variance sum_i 1 / (k i^2) (-&gt; pi^2 / (6 k)).
 /// </summary>

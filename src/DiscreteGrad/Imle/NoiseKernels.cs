@@ -89,50 +89,35 @@ internal static class NoiseKernels
         long n = destination.numel();
         if (n == 0) return;
         int chunks = checked((int)((n + ChunkEntries - 1) / ChunkEntries));
-        double shape = 1.0 / k, offset = -Math.Log(s) / k;
-        bool single = destination.dtype == ScalarType.Float32;
         // About 20 vector operations per Gamma draw: work per chunk in the units of SolverParallelism (element operations).
-        SolverParallelism.For(chunks, 20L * ChunkEntries * s, c =>
-        {
-            int first = c * ChunkEntries, m = (int)Math.Min(ChunkEntries, n - first);
-            double[] draws = ArrayPool<double>.Shared.Rent(m * s + Lanes);
-            double[] sums = ArrayPool<double>.Shared.Rent(m);
-            try
-            {
-                Gamma(draws, m * s, shape, key, (ulong)c << 32);
-                SumTerms(draws, sums.AsSpan(0, m), s, offset);
-                if (single)
-                {
-                    var dst = MemoryMarshal.Cast<byte, float>(destination.bytes).Slice(first, m);
-                    for (int e = 0; e < m; e++) dst[e] = (float)sums[e];
-                }
-                else sums.AsSpan(0, m).CopyTo(MemoryMarshal.Cast<byte, double>(destination.bytes).Slice(first, m));
-            }
-            finally
-            {
-                ArrayPool<double>.Shared.Return(draws);
-                ArrayPool<double>.Shared.Return(sums);
-            }
-        });
+        SolverParallelism.For(chunks, 20L * ChunkEntries * s, c => SumOfGammaChunk(destination, c, n, k, s, key));
     }
 
-    /// <summary>sums[e] = offset + sum_{i=1..s} draws[(i - 1) m + e] / i, m = sums.Length.</summary>
-    private static void SumTerms(double[] draws, Span<double> sums, int s, double offset)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumOfGammaChunk(Tensor destination, int chunk, long n, double k, int s, ulong key)
     {
-        int m = sums.Length;
-        sums.Fill(offset);
-        for (int i = 1; i <= s; i++)
+        long first = (long)chunk * ChunkEntries;
+        int m = (int)Math.Min(ChunkEntries, n - first);
+        double[] draws = ArrayPool<double>.Shared.Rent(m * s + Lanes);
+        Span<double> sums = stackalloc double[ChunkEntries];
+        sums = sums[..m];
+        try
         {
-            double w = 1.0 / i;
-            var row = draws.AsSpan((i - 1) * m, m);
-            int e = 0;
-            for (; e + Lanes <= m; e += Lanes)
+            Gamma(draws, m * s, 1.0 / k, key, (ulong)chunk << 32);
+            // sums[e] = -(log s)/k + sum_{i=1..s} draws[(i - 1) m + e] / i.
+            sums.Fill(-Math.Log(s) / k);
+            for (int i = 1; i <= s; i++)
             {
-                var acc = Vector512.LoadUnsafe(ref sums[e]);
-                (acc + Vector512.LoadUnsafe(ref row[e]) * w).StoreUnsafe(ref sums[e]);
+                double w = 1.0 / i;
+                var row = draws.AsSpan((i - 1) * m, m);
+                int e = 0;
+                for (; e + Lanes <= m; e += Lanes)
+                    (Vector512.LoadUnsafe(ref sums[e]) + Vector512.LoadUnsafe(ref row[e]) * w).StoreUnsafe(ref sums[e]);
+                for (; e < m; e++) sums[e] += row[e] * w;
             }
-            for (; e < m; e++) sums[e] += row[e] * w;
+            Store(sums, destination, first);
         }
+        finally { ArrayPool<double>.Shared.Return(draws); }
     }
 
     /// <summary>
@@ -144,27 +129,39 @@ internal static class NoiseKernels
         long n = destination.numel();
         if (n == 0) return;
         int chunks = checked((int)((n + ChunkEntries - 1) / ChunkEntries));
-        bool single = destination.dtype == ScalarType.Float32;
-        SolverParallelism.For(chunks, 40L * ChunkEntries, c =>
+        SolverParallelism.For(chunks, 40L * ChunkEntries, c => GumbelChunk(destination, c, n, key));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GumbelChunk(Tensor destination, int chunk, long n, ulong key)
+    {
+        long first = (long)chunk * ChunkEntries;
+        int m = (int)Math.Min(ChunkEntries, n - first);
+        Span<double> g = stackalloc double[ChunkEntries];
+        var state = CounterStream.Lanes(key, (ulong)first, 1);
+        var step = Vector512.Create(unchecked(Lanes * CounterStream.Gamma));
+        for (int e = 0; e < m; e += Lanes)
         {
-            long first = (long)c * ChunkEntries;
-            int m = (int)Math.Min(ChunkEntries, n - first);
-            Span<double> g = stackalloc double[ChunkEntries];
-            var state = CounterStream.Lanes(key, (ulong)first, 1);
-            var step = Vector512.Create(unchecked(Lanes * CounterStream.Gamma));
-            for (int e = 0; e < m; e += Lanes)
-            {
-                var u = CounterStream.Uniform(CounterStream.Mix(state));
-                state += step;
-                (-Vector512.Log(-Vector512.Log(u))).StoreUnsafe(ref g[0], (nuint)e);
-            }
-            if (single)
-            {
-                var dst = MemoryMarshal.Cast<byte, float>(destination.bytes).Slice((int)first, m);
-                for (int e = 0; e < m; e++) dst[e] = (float)g[e];
-            }
-            else g[..m].CopyTo(MemoryMarshal.Cast<byte, double>(destination.bytes).Slice((int)first, m));
-        });
+            var u = CounterStream.Uniform(CounterStream.Mix(state));
+            state += step;
+            (-Vector512.Log(-Vector512.Log(u))).StoreUnsafe(ref g[0], (nuint)e);
+        }
+        Store(g[..m], destination, first);
+    }
+
+    /// <summary>Writes float64 values to entries [first, first + values.Length) of a contiguous CPU float32 or float64 tensor.</summary>
+    private static void Store(ReadOnlySpan<double> values, Tensor destination, long first)
+    {
+        if (destination.dtype == ScalarType.Float64)
+        {
+            values.CopyTo(MemoryMarshal.Cast<byte, double>(destination.bytes).Slice((int)first, values.Length));
+            return;
+        }
+        var dst = MemoryMarshal.Cast<byte, float>(destination.bytes).Slice((int)first, values.Length);
+        int e = 0;
+        for (; e + 2 * Lanes <= values.Length; e += 2 * Lanes)
+            Vector512.Narrow(Vector512.Create(values.Slice(e, Lanes)), Vector512.Create(values.Slice(e + Lanes, Lanes))).StoreUnsafe(ref dst[e]);
+        for (; e < values.Length; e++) dst[e] = (float)values[e];
     }
 
     /// <summary>
@@ -196,6 +193,7 @@ internal static class NoiseKernels
     /// slot holds an independent Gamma(a) draw.</para>
     /// </summary>
     /// <returns>The first word after those used.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong GammaSmallShape(double[] destination, int count, double a, ulong key, ulong first)
     {
         double b = 1 + a / Math.E, inverseShape = 1 / a;
