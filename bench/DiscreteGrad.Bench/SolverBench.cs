@@ -11,7 +11,8 @@ namespace DiscreteGrad.Bench;
 /// <summary>
 /// `solvers` command: throughput of the CPU MAP solvers (grid Dijkstra, top-k) single-thread and on all cores
 /// (<see cref="SolverParallelism.MaxDegreeOfParallelism"/>), a plain-Python heapq Dijkstra reference run as a child
-/// process, and the overhead of <see cref="ImleLayer"/> forward + backward over the two bare solver calls it makes.
+/// process; `imle` command: the I-MLE noise samplers before / after and the overhead of <see cref="ImleLayer"/> forward +
+/// backward over the two bare solver calls it makes (<see cref="RunImle"/>).
 /// Every figure is the median of <see cref="Repeats"/> timed repeats after one warm-up call.
 /// </summary>
 public static class SolverBench
@@ -29,7 +30,6 @@ public static class SolverBench
         Console.WriteLine();
         RunGrid(cores);
         RunTopK(cores);
-        RunOverhead();
     }
 
     private static void RunGrid(int cores)
@@ -107,56 +107,6 @@ public static class SolverBench
             Console.WriteLine($"| {c.Name} | [{c.Rows}, {c.N}] | {c.K} | {one:F0} | {all:F0} |");
         }
         Console.WriteLine();
-    }
-
-    private static void RunOverhead()
-    {
-        Console.WriteLine("### I-MLE wrapper overhead (ImleLayer forward + backward, Sum-of-Gamma noise, S = 1, forward difference, lambda = 10; single thread)");
-        Console.WriteLine("bare = the two solver calls the layer makes (forward sample, backward perturbed MAP) on inputs of the same shape");
-        Console.WriteLine();
-        Console.WriteLine("noise draw = one draw of the layer's noise alone (the layer draws it once per forward pass and reuses it in backward)");
-        Console.WriteLine();
-        Console.WriteLine("| case | shape | ImleLayer fwd + bwd (ms) | 2 bare solver calls (ms) | ratio | noise draw (ms) | ratio without the noise draw |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
-        using var serial = SolverParallelism.Limit(1);
-        Overhead("top-k, k-subset VAE", new TopKSolver(10), new long[] { 2000, 20 }, ImleNoise.SumOfGamma(10), false);
-        Overhead("top-k, L2X", new TopKSolver(10), new long[] { 100, 350 }, ImleNoise.SumOfGamma(10), false);
-        Overhead("grid path N = 12 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.SumOfGamma(12), true, positive: true);
-        Overhead("grid path N = 30 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 30, 30 }, ImleNoise.SumOfGamma(30), true, positive: true);
-        Overhead("grid path N = 12, Gumbel noise", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.Gumbel, true, positive: true);
-        Console.WriteLine();
-    }
-
-    private static void Overhead(string name, IMapSolver solver, long[] shape, ImleNoise noise, bool minimise, bool positive = false)
-    {
-        var gen = new Generator(7);
-        // Grid costs must stay >= 0 after the noise and the backward step: offset them well above the noise range.
-        using var theta0 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-        // Grid: a non-negative upstream gradient keeps the backward costs theta + lambda dz >= 0 (the layer minimises).
-        using var upstream = positive ? torch.rand(shape, generator: gen) : torch.randn(shape, generator: gen);
-        using var theta = theta0.detach().requires_grad_(true);
-        var layer = new ImleLayer(solver, new ImleOptions
-        {
-            Noise = noise, Samples = 1, Target = ImleTargetDistribution.Fixed(10.0), Minimise = minimise,
-        }, new Generator(11));
-        void Step()
-        {
-            using var scope = torch.NewDisposeScope();
-            theta.grad?.zero_();
-            var z = layer.forward(theta);
-            (z * upstream).sum().backward();
-        }
-        using var b1 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-        using var b2 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-        void Bare()
-        {
-            solver.Solve(b1).Dispose();
-            solver.Solve(b2).Dispose();
-        }
-        var noiseGen = new Generator(13);
-        double imle = MedianSeconds(Step) * 1000, bare = MedianSeconds(Bare) * 1000;
-        double draw = MedianSeconds(() => noise.Sample(shape, noiseGen).Dispose()) * 1000;
-        Console.WriteLine($"| {name} | [{string.Join(", ", shape)}] | {imle:F2} | {bare:F2} | {imle / bare:F2} | {draw:F2} | {(imle - draw) / bare:F2} |");
     }
 
     /// <summary>The I-MLE cases of the `imle` command: the solver, the shape of theta and the k of the Sum-of-Gamma noise.</summary>
