@@ -31,6 +31,7 @@ switch (opts.Command)
     case "check": Check.Run(); break;
     case "estimator-speed": EstimatorSpeedBench.Run(opts.Rounds, opts.BatchMs); break;
     case "solvers": SolverBench.Run(); break;
+    case "imle": SolverBench.RunImle(opts.Rounds, opts.BatchMs); break;
     case "efficiency": EfficiencyBench.Run(opts.Threads, opts.Rounds, opts.BatchMs, opts.MemSteps, opts.PythonRounds, opts.PythonSteps); break;
     case "listops": ListOpsBench.Run(opts.Threads, opts.ListOpsSteps); break;
     case "listops-train": ListOpsTrainBench.Run(opts.Threads, opts.ListOpsTrainSteps, opts.ListOpsEval); break;
@@ -178,7 +179,8 @@ static void PrintTime(Shape shape, List<Interleaved.Result> results)
 internal sealed class Options
 {
     public const string Usage =
-        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|efficiency|estimator-speed|listops> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
+        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|imle|efficiency|estimator-speed|listops> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]
+" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [--python-rounds R] [--python-steps N]\n" +
         "       [--listops-steps N] [--listops-train-steps N] [--listops-eval DEV,TEST[,EXTRAPOLATION]]\n" +
