@@ -49,7 +49,7 @@ public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
             () => new BernoulliVaeModel((int)data.Pixels, config.Hidden, config.Latent, nvil ? config.NvilHidden : null));
         _model.to(_device);
         if (nvil) _nvil = new NvilBaseline(_model.Baseline, config.NvilDecay);
-        Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
+        Optimizer = new Optim.Adam(_model.parameters(), config.LearningRate);
         _trainCount = config.TrainCount;
         _batches = new EpochBatches(_trainCount, config.BatchSize, config.Seed, _data.TrainBinary.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
