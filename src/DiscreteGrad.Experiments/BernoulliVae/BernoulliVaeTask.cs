@@ -51,7 +51,7 @@ public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
         if (nvil) _nvil = new NvilBaseline(_model.Baseline, config.NvilDecay);
         Optimizer = config.Optimizer == DiscreteGrad.Experiments.Vae.VaeOptimizer.RAdam
             ? new Optim.RAdam(_model.parameters(), config.LearningRate)
-            : optim.Adam(_model.parameters(), config.LearningRate);
+            : new Optim.Adam(_model.parameters(), config.LearningRate);
         _trainCount = config.TrainCount;
         _batches = new EpochBatches(_trainCount, config.BatchSize, config.Seed, _data.TrainBinary.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;

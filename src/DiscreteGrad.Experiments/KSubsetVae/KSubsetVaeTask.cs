@@ -59,7 +59,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
         }, _noise);
         _model = SeededInitialisation.Build(config.Seed, () => new KSubsetVaeModel(config, (int)data.Train.shape[1], _layer));
         _model.to(data.Train.device);
-        Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
+        Optimizer = new Optim.Adam(_model.parameters(), config.LearningRate);
         _batches = new EpochBatches(config.TrainExamples, config.BatchSize, config.Seed, _data.Train.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
         TotalSteps = _stepsPerEpoch * config.Epochs;

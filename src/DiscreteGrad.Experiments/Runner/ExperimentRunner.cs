@@ -32,6 +32,9 @@ public sealed record RunResult(string Name, long StartStep, long Steps, double W
 /// under different settings is refused with <see cref="ConfigurationMismatchException"/> naming the keys, unless they are
 /// listed in <see cref="RunnerOptions.ResumeOverrides"/> (then a changed learning rate takes effect). A checkpoint is only
 /// written when the parameters and the optimiser state are finite, so the one a NaN stop names can be resumed.</para>
+/// <para>Memory: a run sets the process's native heap policy (<see cref="NativeHeap.KeepFreedBlocks"/>: freed blocks stay
+/// in the process for the next step instead of being unmapped and faulted in again) and forces a garbage collection only
+/// when the resident size grows (<see cref="NativeGarbage"/>).</para>
 /// </summary>
 public static class ExperimentRunner
 {
@@ -41,6 +44,7 @@ public static class ExperimentRunner
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        NativeHeap.KeepFreedBlocks();
         observer ??= new NullObserver();
         string dir = options.OutputDirectory;
         Directory.CreateDirectory(dir);
@@ -77,7 +81,7 @@ public static class ExperimentRunner
         var clock = Stopwatch.StartNew();
         Dictionary<string, double> lastTrain = log.Records.LastOrDefault(r => r.Kind == "train")?.Metrics ?? new();
         Dictionary<string, double> lastEval = log.Records.LastOrDefault(r => r.Kind == "eval")?.Metrics ?? new();
-        const long CollectEvery = 25;
+        var garbage = new NativeGarbage();
         long end = Math.Min(task.TotalSteps, options.StopAtStep ?? long.MaxValue);
         bool stopped = false;
         void Evaluate(long done, long failedStep)
@@ -133,14 +137,8 @@ public static class ExperimentRunner
                 sums.Clear();
                 inWindow = 0;
             }
-            if (done % CollectEvery == 0)
-            {
-                // Custom autograd nodes (ReinMax, GR-MCK, I-MLE, ...) hold their saved tensors until the .NET finaliser
-                // of the graph node runs; the managed heap barely grows, so without a collection the native memory of
-                // thousands of finished steps can pile up. Collecting every few steps keeps a long run's memory flat.
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
+            // A collection only when the resident size grows: what it frees is TorchSharp's finaliser-only Scalars (NativeGarbage).
+            garbage.Check(done);
             if (cadence.ShouldEvaluate(done, task.TotalSteps)) Evaluate(done, step);
             if ((options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0) || done == end)
                 lastCheckpoint = SaveIfFinite(task, dir, done, sums, inWindow, fingerprint, lastCheckpoint, observer);

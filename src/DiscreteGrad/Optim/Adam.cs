@@ -1,0 +1,213 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DiscreteGrad.Optim;
+
+/// <summary>
+/// Adam (Diederik P. Kingma and Jimmy Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015) with TorchSharp's update
+/// rule, applied by one fused pass per parameter instead of a chain of tensor kernels. For parameter p, gradient g, step t:
+/// <code>
+/// g = -g                     (maximize)
+/// g = g + lambda p           (L2 weight decay lambda)
+/// m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
+/// p = p - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+/// </code>
+/// <para>It is TorchSharp's <see cref="TorchSharp.Modules.Adam"/> (it derives from it, and has its name, which TorchSharp
+/// writes into and checks in a saved state): the same options, parameter groups, state
+/// (<see cref="TorchSharp.Modules.Adam.State"/>), learning-rate schedulers and <c>save_state_dict</c> / <c>load_state_dict</c>
+/// format, so checkpoints move between the two. On contiguous float32 / float64 CPU parameters <c>step()</c> reads p, g, m and v once
+/// and writes p, m and v once (TorchSharp's step launches eight kernels per parameter, each a pass over memory), with the
+/// same float operations in the same order, so the result is bit-identical to TorchSharp's Adam. Otherwise (another device
+/// or dtype, AMSGrad) it runs TorchSharp's step.</para>
+/// <para><c>zero_grad()</c> releases the gradients (PyTorch's <c>set_to_none=True</c>), so the next backward stores its
+/// gradient tensors instead of adding them into zero-filled ones; a parameter that had a gradient and gets none from the next
+/// backward is still updated with a zero gradient, as after TorchSharp's zero-filling <c>zero_grad()</c>. Between
+/// <c>zero_grad()</c> and <c>backward()</c> a parameter's <c>grad</c> is therefore null, not zeros. The update writes the
+/// parameters' memory directly, outside autograd's version counters: step only when no live graph still needs the old
+/// values (as after an ordinary backward).</para>
+/// </summary>
+public sealed class Adam : TorchSharp.Modules.Adam
+{
+    private readonly ReleasedGradients _released = new();
+    private readonly AdamKernel _kernel = new();
+
+    /// <summary>Creates the optimiser over one group of parameters (TorchSharp's <see cref="TorchSharp.Modules.Adam"/> arguments).</summary>
+    public Adam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weight_decay = 0, bool amsgrad = false, bool maximize = false)
+        : base(parameters, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize)
+    {
+    }
+
+    /// <summary>Creates the optimiser over parameter groups (TorchSharp's <see cref="TorchSharp.Modules.Adam"/> arguments).</summary>
+    public Adam(IEnumerable<ParamGroup> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weight_decay = 0, bool amsgrad = false, bool maximize = false)
+        : base(parameters, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize)
+    {
+    }
+
+    /// <summary>Releases the gradients (see the class remarks); zero-fills them where the fused step does not apply.</summary>
+    public override void zero_grad()
+    {
+        if (FusedStep.Fusable(_parameter_groups, g => !((Options)g.Options).amsgrad!.Value)) _released.Release(parameters());
+        else base.zero_grad();
+    }
+
+    /// <summary>One update of every parameter (the formula in the class summary).</summary>
+    /// <param name="closure">Optional closure that re-evaluates the model and returns the loss.</param>
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        var loss = FusedStep.Run(_parameter_groups, _released, _kernel, g => !((Options)g.Options).amsgrad!.Value, p =>
+        {
+            var s = (State)_state[p.Handle];
+            return (s.exp_avg, s.exp_avg_sq);
+        }, (g, p) =>
+        {
+            var o = (Options)g.Options;
+            var s = (State)_state[p.Handle];
+            s.step += 1;
+            return AdamCoefficients.Adam(s.step, o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value,
+                decoupled: false, o.maximize!.Value);
+        }, closure, out bool fused);
+        return fused ? loss! : base.step(closure);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _kernel.Dispose();
+    }
+}
+
+/// <summary>
+/// AdamW (Ilya Loshchilov and Frank Hutter, "Decoupled Weight Decay Regularization", ICLR 2019) with TorchSharp's update rule,
+/// applied by one fused pass per parameter: as <see cref="Adam"/> with the L2 term replaced by the decoupled decay
+/// p = p (1 - lr lambda) before the moments. It is TorchSharp's <see cref="TorchSharp.Modules.AdamW"/> (it derives from it
+/// and has its name; same options, state and checkpoint format) and is bit-identical to it on contiguous float32 / float64 CPU parameters; otherwise
+/// (another device or dtype, AMSGrad) it runs TorchSharp's step. <c>zero_grad()</c> releases the gradients as
+/// <see cref="Adam"/>'s does.
+/// </summary>
+public sealed class AdamW : TorchSharp.Modules.AdamW
+{
+    private readonly ReleasedGradients _released = new();
+    private readonly AdamKernel _kernel = new();
+
+    /// <summary>Creates the optimiser over one group of parameters (TorchSharp's <see cref="TorchSharp.Modules.AdamW"/> arguments).</summary>
+    public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weight_decay = 0, bool amsgrad = false, bool maximize = false)
+        : base(parameters, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize)
+    {
+    }
+
+    /// <summary>Creates the optimiser over parameter groups (TorchSharp's <see cref="TorchSharp.Modules.AdamW"/> arguments).</summary>
+    public AdamW(IEnumerable<ParamGroup> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weight_decay = 0, bool amsgrad = false, bool maximize = false)
+        : base(parameters, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize)
+    {
+    }
+
+    /// <summary>Releases the gradients (see <see cref="Adam"/>); zero-fills them where the fused step does not apply.</summary>
+    public override void zero_grad()
+    {
+        if (FusedStep.Fusable(_parameter_groups, g => !((Options)g.Options).amsgrad!.Value)) _released.Release(parameters());
+        else base.zero_grad();
+    }
+
+    /// <summary>One update of every parameter.</summary>
+    /// <param name="closure">Optional closure that re-evaluates the model and returns the loss.</param>
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        var loss = FusedStep.Run(_parameter_groups, _released, _kernel, g => !((Options)g.Options).amsgrad!.Value, p =>
+        {
+            var s = (State)_state[p.Handle];
+            return (s.exp_avg, s.exp_avg_sq);
+        }, (g, p) =>
+        {
+            var o = (Options)g.Options;
+            var s = (State)_state[p.Handle];
+            s.step += 1;
+            return AdamCoefficients.Adam(s.step, o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value,
+                decoupled: true, o.maximize!.Value);
+        }, closure, out bool fused);
+        return fused ? loss! : base.step(closure);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _kernel.Dispose();
+    }
+}
+
+/// <summary>The loop the fused optimisers share.</summary>
+internal static class FusedStep
+{
+    /// <summary>Whether every parameter suits the kernel and every group's options allow it.</summary>
+    public static bool Fusable(IEnumerable<TorchSharp.Modules.ParamGroup> groups, Func<TorchSharp.Modules.ParamGroup, bool> groupAllows)
+    {
+        foreach (var g in groups)
+        {
+            if (!groupAllows(g)) return false;
+            foreach (var p in g.Parameters)
+                if (!AdamKernel.Supports(p)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The fused step: when every parameter, gradient and moment suits the kernel, evaluates the closure, then for every
+    /// parameter that takes an update advances its state (<paramref name="advance"/> returns the step's coefficients) and runs
+    /// the kernel; <paramref name="fused"/> = true and the closure's loss is returned. Otherwise it changes nothing, gives back
+    /// the zero gradients <see cref="ReleasedGradients"/> took (for the caller's tensor-op step) and sets
+    /// <paramref name="fused"/> = false.
+    /// </summary>
+    public static Tensor? Run(IEnumerable<TorchSharp.Modules.ParamGroup> groups, ReleasedGradients released, AdamKernel kernel,
+        Func<TorchSharp.Modules.ParamGroup, bool> groupAllows, Func<Parameter, (Tensor M, Tensor V)> moments,
+        Func<TorchSharp.Modules.ParamGroup, Parameter, AdamCoefficients> advance, Func<Tensor>? closure, out bool fused)
+    {
+        var work = new List<(TorchSharp.Modules.ParamGroup Group, Parameter P, Tensor? Grad)>();
+        try
+        {
+            fused = true;
+            foreach (var g in groups)
+            {
+                if (!groupAllows(g)) fused = false;
+                foreach (var p in g.Parameters)
+                {
+                    var grad = p.grad;
+                    work.Add((g, p, grad));
+                    if (!AdamKernel.Supports(p) || (grad is not null && (grad.is_sparse || grad.dtype != p.dtype || grad.device_type != DeviceType.CPU)))
+                        fused = false;
+                    else
+                    {
+                        var (m, v) = moments(p);
+                        if (!AdamKernel.Supports(m) || !AdamKernel.Supports(v) || m.dtype != p.dtype || v.dtype != p.dtype) fused = false;
+                    }
+                }
+            }
+            if (!fused)
+            {
+                released.Restore(work.Select(w => w.P));
+                return null;
+            }
+            Tensor? loss = null;
+            if (closure is not null)
+                using (torch.enable_grad())
+                    loss = closure();
+            foreach (var (g, p, grad) in work)
+            {
+                if (!released.TakesUpdate(p, grad)) continue;
+                var c = advance(g, p);
+                var (m, v) = moments(p);
+                kernel.Apply(p, grad, m, v, c);
+            }
+            return loss;
+        }
+        finally
+        {
+            foreach (var w in work) w.Grad?.Dispose();
+        }
+    }
+}
