@@ -30,7 +30,8 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
     /// <inheritdoc />
     public override string Title => "I-MLE gradient quality on top-k (AIMLE's synthetic study)";
     /// <inheritdoc />
-    public override string Label(ImleGradientsConfig config) => $"n = {config.N}, k = {config.K}, {GradientMethods.Label(config.Method)}";
+    public override string Label(ImleGradientsConfig config) =>
+        $"n = {config.N}, k = {config.K}, {GradientMethods.Label(config.Method)}, {ImleGradientsStudy.NoiseKey(config.Noise)} noise";
 
     /// <inheritdoc />
     public override IReadOnlyList<SummaryMetric> Metrics { get; } = new[]
@@ -100,10 +101,10 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
                 for (int t = 0; t < gap.Count; t++)
                     csv.WriteRow(r.N, r.K, method, t, gap[t].Mean, gap[t].Se, r.Runs);
         if (r.AimleTrajectory is { } path)
-            using (var csv = new CsvWriter(Path.Combine(directory, "aimle.csv"), new[] { "n", "k", "method", "pass", "lambda_mean", "lambda_se", "beta_mean", "beta_se", "nonzero_rate_mean", "nonzero_rate_se" }))
+            using (var csv = new CsvWriter(Path.Combine(directory, "aimle.csv"), new[] { "n", "k", "method", "pass", "lambda_mean", "lambda_se", "beta_mean", "beta_se", "nonzero_rate_mean", "nonzero_rate_se", "cosine_mean", "cosine_se" }))
                 for (int w = 0; w < path.Lambda.Count; w++)
                     csv.WriteRow(r.N, r.K, label, w + 1, path.Lambda[w].Mean, path.Lambda[w].Se, path.Beta[w].Mean, path.Beta[w].Se,
-                        path.NonZeroRate[w].Mean, path.NonZeroRate[w].Se);
+                        path.NonZeroRate[w].Mean, path.NonZeroRate[w].Se, path.Cosine is null ? "" : R(path.Cosine[w].Mean), path.Cosine is null ? "" : R(path.Cosine[w].Se));
         WriteResult(directory, r);
         var (lambda, best) = r.Best;
         var metrics = new Dictionary<string, double>
@@ -163,10 +164,13 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
                 int[] at = new[] { 1, 10, 25, 50, 100, 250, 500, 1000, passes }.Where(p => p <= passes).Distinct().ToArray();
                 markdown.AppendLine($"AIMLE's adaptation at the same θ (initial β {R(config.AimleInitialBeta)}, step {R(config.AimleStep)}, target " +
                                     $"{R(config.AimleTargetNonZeros)} non-zero entries per sample, {config.WarmupSteps} warm-up passes; pass {passes} is the measured one), " +
-                                    "λ / β / running non-zero rate after the pass, mean over seeds:").AppendLine();
+                                    "λ / β / running non-zero rate after the pass / cosine of the pass's estimate, mean over seeds:").AppendLine();
                 markdown.Append(MarkdownTable.Render(new[] { "method" }.Concat(at.Select(p => $"pass {p}")).ToArray(),
                     adaptive.Select(r => (IReadOnlyList<string>)new[] { GradientMethods.Label(r.Method) }.Concat(at.Select(p =>
-                        $"{G(r.AimleTrajectory!.Lambda[p - 1].Mean)} / {G(r.AimleTrajectory.Beta[p - 1].Mean)} / {F(r.AimleTrajectory.NonZeroRate[p - 1].Mean, 2)}")).ToArray()))).AppendLine();
+                    {
+                        var t = r.AimleTrajectory!;
+                        return $"{G(t.Lambda[p - 1].Mean)} / {G(t.Beta[p - 1].Mean)} / {F(t.NonZeroRate[p - 1].Mean, 2)}" + (t.Cosine is null ? "" : $" / {F(t.Cosine[p - 1].Mean)}");
+                    })).ToArray()))).AppendLine();
             }
             int[] marks = new[] { 0, 10, 25, config.SgdSteps }.Where(t => t <= config.SgdSteps).Distinct().ToArray();
             markdown.AppendLine($"Optimality gap (min L = {F(results[0].OptimumLoss, 4)}), mean ± SE over {config.SgdRepeats} runs; SGD with momentum " +

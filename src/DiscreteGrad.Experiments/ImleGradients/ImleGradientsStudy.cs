@@ -49,7 +49,9 @@ public sealed record ImleGradientsCellResult(int N, int K, long States, Gradient
 /// <param name="Lambda">The lambda each pass used.</param>
 /// <param name="Beta">beta after the pass's update.</param>
 /// <param name="NonZeroRate">The running mean of the non-zero gradient entries per sample after the pass.</param>
-public sealed record AimleTrajectory(IReadOnlyList<MeanSe> Lambda, IReadOnlyList<MeanSe> Beta, IReadOnlyList<MeanSe> NonZeroRate);
+/// <param name="Cosine">The cosine of the pass's estimate to the exact gradient (the last pass's is the cell's result).</param>
+public sealed record AimleTrajectory(IReadOnlyList<MeanSe> Lambda, IReadOnlyList<MeanSe> Beta, IReadOnlyList<MeanSe> NonZeroRate,
+    IReadOnlyList<MeanSe>? Cosine = null);
 
 /// <summary>
 /// AIMLE's synthetic gradient study (Minervini, Franceschi, Niepert, AAAI 2023, "Adaptive Perturbation-Based Gradient
@@ -95,7 +97,7 @@ public static class ImleGradientsStudy
         var cos = new double[Math.Max(1, lambdas.Count), seeds];
         var adapted = new double[seeds];
         int passes = config.WarmupSteps + 1;
-        var trajectory = new[] { new double[passes, seeds], new double[passes, seeds], new double[passes, seeds] };   // lambda, beta, rate
+        var trajectory = new[] { new double[passes, seeds], new double[passes, seeds], new double[passes, seeds], new double[passes, seeds] };   // lambda, beta, rate, cosine
         var norms = new double[seeds];
         long total = seeds + 2L * config.SgdRepeats, done = 0;
         for (int i = 0; i < seeds; i++)
@@ -118,6 +120,7 @@ public static class ImleGradientsStudy
                 {
                     g = est.Estimate(m, theta, b, config.Samples, 0, target, gen);     // the last pass is the measured one
                     (trajectory[0][w, i], trajectory[1][w, i], trajectory[2][w, i]) = (target.LastLambda, target.Beta, target.NonZeroRate);
+                    trajectory[3][w, i] = TopKGradientEstimator.Cosine(g, exact);
                 }
                 cos[0, i] = TopKGradientEstimator.Cosine(g, exact);
                 adapted[i] = target.LastLambda;
@@ -150,7 +153,7 @@ public static class ImleGradientsStudy
         if (aimle)
         {
             MeanSe[] Rows(double[,] x) => Enumerable.Range(0, passes).Select(w => MeanSe.Of(Row(x, w))).ToArray();
-            path = new AimleTrajectory(Rows(trajectory[0]), Rows(trajectory[1]), Rows(trajectory[2]));
+            path = new AimleTrajectory(Rows(trajectory[0]), Rows(trajectory[1]), Rows(trajectory[2]), Rows(trajectory[3]));
         }
         return new ImleGradientsCellResult(n, k, family.Count, m, lambdas, cosine, seeds, aimle ? MeanSe.Of(adapted) : null, MeanSe.Of(norms),
             gapOfMethod, gapOfExact, config.SgdRepeats, optimum, sw.Elapsed.TotalSeconds, NoiseKey(config.Noise), path);

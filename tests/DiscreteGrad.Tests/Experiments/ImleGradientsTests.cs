@@ -245,6 +245,8 @@ public sealed class ImleGradientsTests : IDisposable
                 Assert.Equal(0, path.Lambda[0].Mean);                             // beta starts at 0: no perturbation, no gradient
                 Assert.Equal(1e-3, path.Beta[0].Mean, 12);                        // ... and the rate 0.9 < 1 raises beta by one step
                 Assert.Equal(0.9, path.NonZeroRate[0].Mean, 12);
+                Assert.Equal(0, path.Cosine![0].Mean);                           // the zero estimate of pass 1
+                Assert.Equal(r.Cosine[0].Mean, path.Cosine[^1].Mean, 12);       // the measured pass is the last
             }
             Assert.Equal(4, r.Gap.Count);                                  // steps 0 .. 3
             Assert.All(r.ExactGap, g => Assert.Equal(0, g.Se));            // the exact gradient draws no noise
@@ -259,8 +261,12 @@ public sealed class ImleGradientsTests : IDisposable
         Assert.All(exact, e => Assert.Equal(exact[0], e));
         var (header, rows) = GridReport.Table(Experiment, outcomes);
         Assert.Equal(new[] { "run", "cells", "cosine (best λ)", "cosine SE", "best λ", "AIMLE λ", "final gap", "final gap SE", "exact-gradient final gap" }, header);
-        Assert.Equal(GradientMethods.Estimators.Select(m => $"n = 4, k = 2, {GradientMethods.Label(m)}"), rows.Select(r => r[0]).Distinct());
-        Assert.All(rows.Where(r => r[0].EndsWith("STE", StringComparison.Ordinal)), r => Assert.Equal("-", r[4]));     // STE has no lambda
+        Assert.Equal(GradientMethods.Estimators.SelectMany(m => new[] { "gumbel", "sog" }.Select(noise => $"n = 4, k = 2, {GradientMethods.Label(m)}, {noise} noise")),
+            rows.Select(r => r[0]));
+        Assert.All(rows, r => Assert.Equal("1", r[1]));                     // one cell per row: the noises are not pooled
+        var ste = rows.Where(r => r[0].Contains(", STE,", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, ste.Count);
+        Assert.All(ste, r => Assert.Equal("-", r[4]));     // STE has no lambda
         GridReport.Write(Experiment, grid, Path.Combine(_dir, "docs", "imle.md"));
         var md = File.ReadAllText(Path.Combine(grid, "report.md"));
         Assert.Contains("## n = 4, k = 2, Gumbel(0, 1) noise (6 states)", md);
