@@ -4,13 +4,16 @@ using DiscreteGrad.Imle;
 
 namespace DiscreteGrad.Experiments.KSubsetVae;
 
-/// <summary>Gradient estimator of the k-subset code: I-MLE with a fixed lambda, or AIMLE with the adaptive lambda.</summary>
+/// <summary>Gradient estimator of the k-subset code: I-MLE with a fixed lambda, AIMLE with the adaptive lambda, or SIMPLE.</summary>
 public enum KSubsetMethod
 {
     /// <summary>I-MLE (Niepert et al. 2021) with a fixed lambda and 1/lambda scaling.</summary>
     Imle,
     /// <summary>AIMLE (Minervini et al. 2023): lambda = beta ||theta|| / ||dz||, beta adapted to a target number of non-zero gradient entries.</summary>
     Aimle,
+    /// <summary>SIMPLE (Ahmed et al., ICLR 2023): exact k-subset samples of each block, gradient through the exact marginals
+    /// (<see cref="SimpleKSubsetLayer"/>); no noise, no lambda, no finite difference.</summary>
+    Simple,
 }
 
 /// <summary>Perturbation noise of the code layer.</summary>
@@ -34,10 +37,12 @@ public enum KSubsetNoise
 /// </summary>
 public sealed record KSubsetVaeConfig : IValidatedConfig
 {
-    /// <summary>I-MLE or AIMLE (a sweep axis; the command's default grid has both).</summary>
-    [Setting("methods", "Estimators: imle (fixed lambda) or aimle (adaptive lambda).", Axis = true, AxisDefault = "imle,aimle")]
+    /// <summary>I-MLE, AIMLE or SIMPLE (a sweep axis; the command's default grid has I-MLE and AIMLE).</summary>
+    [Setting("methods", "Estimators: imle (fixed lambda), aimle (adaptive lambda) or simple (exact samples, exact marginals; no noise, lambda or difference).",
+        Axis = true, AxisDefault = "imle,aimle")]
     public KSubsetMethod Method { get; init; } = KSubsetMethod.Aimle;
-    /// <summary>Forward (one-sided) or central (two-sided) difference (a sweep axis; the command's default grid has both).</summary>
+    /// <summary>Forward (one-sided) or central (two-sided) difference (a sweep axis; the command's default grid has both).
+    /// SIMPLE takes no difference: its cell is the one with <see cref="FiniteDifference.Central"/>, the other is left out.</summary>
     [Setting("differences", "Finite differences: forward or central.", Axis = true, AxisDefault = "forward,central")]
     public FiniteDifference Difference { get; init; } = FiniteDifference.Central;
     /// <summary>Perturb-and-MAP samples S per example; the decoder sees [B*S, ...] (a sweep axis; the command's default grid has 1 and 10).</summary>
@@ -122,11 +127,13 @@ public sealed record KSubsetVaeConfig : IValidatedConfig
             throw new ArgumentOutOfRangeException(nameof(K), K, $"must be at most --categories = {Categories} (got {K}).");
     }
 
-    /// <summary>Short name of the configuration, e.g. "aimle-central-s10".</summary>
-    public string Label => $"{(Method == KSubsetMethod.Aimle ? "aimle" : "imle")}-{(Difference == FiniteDifference.Central ? "central" : "forward")}-s{Samples}";
+    /// <summary>Short name of the configuration, e.g. "aimle-central-s10", "simple-s10".</summary>
+    public string Label => Method == KSubsetMethod.Simple ? $"simple-s{Samples}"
+        : $"{(Method == KSubsetMethod.Aimle ? "aimle" : "imle")}-{(Difference == FiniteDifference.Central ? "central" : "forward")}-s{Samples}";
 
-    /// <summary>Display name, e.g. "AIMLE central, S = 10".</summary>
-    public string Display => $"{(Method == KSubsetMethod.Aimle ? "AIMLE" : "I-MLE")} {(Difference == FiniteDifference.Central ? "central" : "forward")}, S = {Samples}";
+    /// <summary>Display name, e.g. "AIMLE central, S = 10", "SIMPLE, S = 10".</summary>
+    public string Display => Method == KSubsetMethod.Simple ? $"SIMPLE, S = {Samples}"
+        : $"{(Method == KSubsetMethod.Aimle ? "AIMLE" : "I-MLE")} {(Difference == FiniteDifference.Central ? "central" : "forward")}, S = {Samples}";
 }
 
 /// <summary>The command-line names of <see cref="KSubsetNoise"/>: sog (Sum-of-Gamma) and gumbel.</summary>

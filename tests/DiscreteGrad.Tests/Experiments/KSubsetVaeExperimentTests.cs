@@ -41,6 +41,18 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
     }
 
     [Fact]
+    public void Simple_runs_once_whatever_the_differences_and_alone_with_forward_is_refused()
+    {
+        var cells = Vae.Plan(Given(("methods", "aimle,simple"), ("differences", "forward,central"), ("samples", "10")), null);
+        Assert.Equal(new[] { "method-aimle_difference-forward_samples-10_seed-1", "method-aimle_difference-central_samples-10_seed-1",
+            "method-simple_difference-central_samples-10_seed-1" }, cells.Select(c => c.Key));
+        Assert.Equal("SIMPLE, S = 10", cells[2].Group);
+        Assert.Equal(new[] { "--methods simple has no finite difference: it runs once, in the --differences central cell" },
+            Vae.Exclusions(Given(("methods", "simple"), ("differences", "forward,central")), null));
+        Assert.Contains("every cell of the grid is left out", Error(("methods", "simple"), ("differences", "forward")));
+    }
+
+    [Fact]
     public void A_bad_option_is_one_line_naming_it_and_its_range_and_k_is_checked_against_categories()
     {
         Assert.Equal("--samples must be an integer in [1, 1000] (got '0').", Error(("samples", "0")));
