@@ -207,31 +207,35 @@ public sealed class BernoulliVaeTests
         }
     }
 
-    [Fact]
-    public void A_resumed_nvil_run_is_bit_identical_because_its_running_statistics_are_checkpointed()
+    /// <summary>Random training (100) and test (20) images of the tiny VAE's size.</summary>
+    private static BernoulliVaeData RandomData(int seed)
     {
-        var rng = new Random(5);
+        var rng = new Random(seed);
         var train = torch.tensor(Enumerable.Range(0, 100 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 100, Pixels }, ScalarType.Byte);
         var test = torch.tensor(Enumerable.Range(0, 20 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 20, Pixels }, ScalarType.Byte);
-        using var data = new BernoulliVaeData(train, test, 1, torch.CPU);
-        var config = new BernoulliVaeConfig
-        {
-            Estimator = BernoulliVaeEstimator.Nvil, Evaluations = 2, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 20, Epochs = 2, NvilHidden = 3,
-        };
+        return new BernoulliVaeData(train, test, 1, torch.CPU);
+    }
+
+    /// <summary>Runs <paramref name="config"/> straight and stopped at <paramref name="stopAt"/> then resumed; the losses,
+    /// the test -ELBO and every parameter must be equal. Returns (straight, resumed) tasks.</summary>
+    private static (BernoulliVaeTask Straight, BernoulliVaeTask Resumed) ResumedEqualsStraight(BernoulliVaeConfig config, BernoulliVaeData data, int stopAt,
+        Action<BernoulliVaeTask, string>? afterStop = null)
+    {
         string dir = Directory.CreateTempSubdirectory("dg-bvae-").FullName;
         try
         {
             var straight = new BernoulliVaeTask(config, data);
             var a = ExperimentRunner.Run(straight, new RunnerOptions(Path.Combine(dir, "a"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false));
-            ExperimentRunner.Run(new BernoulliVaeTask(config, data), new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, StopAtStep: 7));
-            Assert.True(File.Exists(Path.Combine(CheckpointStore.Latest(Path.Combine(dir, "b"))!, "extra.bin")));
+            var first = new BernoulliVaeTask(config, data);
+            ExperimentRunner.Run(first, new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, StopAtStep: stopAt));
+            afterStop?.Invoke(first, Path.Combine(dir, "b"));
             var resumed = new BernoulliVaeTask(config, data);
             var b = ExperimentRunner.Run(resumed, new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, Resume: true));
-            Assert.Equal(7, b.StartStep);
+            Assert.Equal(stopAt, b.StartStep);
             Assert.Equal(a.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]), b.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]));
             Assert.Equal(a.FinalEval["test_neg_elbo"], b.FinalEval["test_neg_elbo"]);
-            Assert.Equal(straight.GetExtraState()["nvil"].data<double>().ToArray(), resumed.GetExtraState()["nvil"].data<double>().ToArray());
-            Assert.Empty(new BernoulliVaeTask(config with { Estimator = BernoulliVaeEstimator.ReinMax }, data).GetExtraState());
+            Assert.True(straight.Model.parameters().Zip(resumed.Model.parameters()).All(t => t.First.eq(t.Second).all().item<bool>()), "parameters differ");
+            return (straight, resumed);
         }
         finally
         {
@@ -239,39 +243,33 @@ public sealed class BernoulliVaeTests
         }
     }
 
+    [Fact]
+    public void A_resumed_nvil_run_is_bit_identical_because_its_running_statistics_are_checkpointed()
+    {
+        using var data = RandomData(5);
+        var config = new BernoulliVaeConfig
+        {
+            Estimator = BernoulliVaeEstimator.Nvil, Evaluations = 2, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 20, Epochs = 2, NvilHidden = 3,
+        };
+        var (straight, resumed) = ResumedEqualsStraight(config, data, 7,
+            (_, dir) => Assert.True(File.Exists(Path.Combine(CheckpointStore.Latest(dir)!, "extra.bin"))));
+        Assert.Equal(straight.GetExtraState()["nvil"].data<double>().ToArray(), resumed.GetExtraState()["nvil"].data<double>().ToArray());
+        Assert.Empty(new BernoulliVaeTask(config with { Estimator = BernoulliVaeEstimator.ReinMax }, data).GetExtraState());
+    }
+
     /// <summary>RELAX's control variate is a module of the model: Adam steps it (it moves from eta = 1, lambda = 0.5 and the
     /// network's start), checkpoints carry it, and a resumed run is bit-identical to a straight one.</summary>
     [Fact]
     public void A_resumed_relax_run_is_bit_identical_because_its_control_variate_is_checkpointed()
     {
-        var rng = new Random(6);
-        var train = torch.tensor(Enumerable.Range(0, 100 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 100, Pixels }, ScalarType.Byte);
-        var test = torch.tensor(Enumerable.Range(0, 20 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 20, Pixels }, ScalarType.Byte);
-        using var data = new BernoulliVaeData(train, test, 1, torch.CPU);
+        using var data = RandomData(6);
         var config = new BernoulliVaeConfig
         {
             Estimator = BernoulliVaeEstimator.Relax, Evaluations = 3, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 20, Epochs = 2, RelaxHidden = 4,
         };
-        string dir = Directory.CreateTempSubdirectory("dg-bvae-").FullName;
-        try
-        {
-            var straight = new BernoulliVaeTask(config, data);
-            var start = straight.Vae.Control!.parameters().Select(p => p.detach().clone()).ToList();
-            var a = ExperimentRunner.Run(straight, new RunnerOptions(Path.Combine(dir, "a"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false));
-            var moved = straight.Vae.Control!.parameters().ToList();
-            Assert.All(start.Zip(moved), t => Assert.False(t.First.eq(t.Second).all().item<bool>(), "a control-variate parameter did not move"));
-            Assert.Contains(straight.Model.state_dict().Keys, k => k.StartsWith("control.", StringComparison.Ordinal));
-            ExperimentRunner.Run(new BernoulliVaeTask(config, data), new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, StopAtStep: 6));
-            var resumed = new BernoulliVaeTask(config, data);
-            var b = ExperimentRunner.Run(resumed, new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, Resume: true));
-            Assert.Equal(6, b.StartStep);
-            Assert.Equal(a.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]), b.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]));
-            Assert.Equal(a.FinalEval["test_neg_elbo"], b.FinalEval["test_neg_elbo"]);
-            Assert.True(straight.Model.parameters().Zip(resumed.Model.parameters()).All(t => t.First.eq(t.Second).all().item<bool>()), "parameters differ");
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        var start = new BernoulliVaeTask(config, data).Vae.Control!.parameters().Select(p => p.detach().clone()).ToList();
+        var (straight, _) = ResumedEqualsStraight(config, data, 6);
+        Assert.All(start.Zip(straight.Vae.Control!.parameters()), t => Assert.False(t.First.eq(t.Second).all().item<bool>(), "a control-variate parameter did not move"));
+        Assert.Contains(straight.Model.state_dict().Keys, k => k.StartsWith("control.", StringComparison.Ordinal));
     }
 }

@@ -215,11 +215,17 @@ public sealed class PolynomialTests : IDisposable
     public void A_stopped_and_resumed_cell_equals_a_straight_one()
     {
         var config = new PolynomialConfig { Estimator = PolynomialEstimator.ReinMax, Power = 3.0, Seed = 2, Steps = 40, LogEvery = 10, FinalWindow = 30 };
-        var straight = Train(config, "straight");
-        var first = Train(config, "resumed", stopAt: 25, checkpointEvery: 10);
-        Assert.Equal(25, first.Result.Steps);
-        var rest = Train(config, "resumed", resume: true);
-        Assert.Equal(25, rest.Result.StartStep);
+        ResumedEqualsStraight(config, "reinmax", stopAt: 25, checkpointEvery: 10);
+    }
+
+    /// <summary>Trains straight, then stopped at <paramref name="stopAt"/> and resumed: curve, final loss and theta must be equal.</summary>
+    private void ResumedEqualsStraight(PolynomialConfig config, string name, long stopAt, long checkpointEvery)
+    {
+        var straight = Train(config, $"straight-{name}");
+        var first = Train(config, $"resumed-{name}", stopAt: stopAt, checkpointEvery: checkpointEvery);
+        Assert.Equal(stopAt, first.Result.Steps);
+        var rest = Train(config, $"resumed-{name}", resume: true);
+        Assert.Equal(stopAt, rest.Result.StartStep);
         Assert.Equal(straight.Curve, rest.Curve);
         Assert.Equal(straight.Final["final_train_loss"], rest.Final["final_train_loss"]);
         Assert.Equal(straight.Theta, rest.Theta);
@@ -424,14 +430,7 @@ public sealed class PolynomialTests : IDisposable
     public void Stopped_and_resumed_score_function_cells_equal_straight_ones(PolynomialEstimator e)
     {
         var config = new PolynomialConfig { Estimator = e, TargetVector = TargetVector.Ramp, Power = 1.5, Seed = 4, Steps = 30, LogEvery = 10, FinalWindow = 20, Dimension = 16, Batch = 8 };
-        var straight = Train(config, $"straight-{e}");
-        var first = Train(config, $"resumed-{e}", stopAt: 15, checkpointEvery: 5);
-        Assert.Equal(15, first.Result.Steps);
-        var rest = Train(config, $"resumed-{e}", resume: true);
-        Assert.Equal(15, rest.Result.StartStep);
-        Assert.Equal(straight.Curve, rest.Curve);
-        Assert.Equal(straight.Final["final_train_loss"], rest.Final["final_train_loss"]);
-        Assert.Equal(straight.Theta, rest.Theta);
+        ResumedEqualsStraight(config, e.ToString(), stopAt: 15, checkpointEvery: 5);
     }
 
     /// <summary>The target-vector axis leaves the constant vector's cell folders as they were (grids run before it resume);
