@@ -23,7 +23,7 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
     public int Evaluations { get; init; } = 2;
 
     /// <summary>Gradient estimator of the encoder.</summary>
-    [Setting("estimators", "Gradient estimators; 'all': the five.", Axis = true, Values = typeof(BernoulliVaeEstimatorWords))]
+    [Setting("estimators", "Gradient estimators; 'all': the five of Table 6's comparison (reinmax, disarm, arm, rloo, nvil); 'every': all.", Axis = true, Values = typeof(BernoulliVaeEstimatorWords))]
     public BernoulliVaeEstimator Estimator { get; init; } = BernoulliVaeEstimator.ReinMax;
 
     /// <summary>Seed of every random draw of the run (and of the training binarisation).</summary>
@@ -50,9 +50,18 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
     [Setting("optimizer", "Optimiser: adam, or radam (the reference's; DiscreteGrad.Optim.RAdam, PyTorch's update rule).", Values = typeof(Vae.VaeOptimizerWords))]
     public Vae.VaeOptimizer Optimizer { get; init; } = Vae.VaeOptimizer.Adam;
 
-    /// <summary>Temperature of ReinMax (1.1 in the reference script for MNIST).</summary>
-    [Setting("tau", "ReinMax temperature.", Min = 0, MinExclusive = true, Max = 1e6)]
+    /// <summary>Temperature of ReinMax (1.1 in the reference script for MNIST) and of the other pathwise estimators (tau_b
+    /// of the decoupled forms).</summary>
+    [Setting("tau", "Temperature of ReinMax and the other pathwise estimators.", Min = 0, MinExclusive = true, Max = 1e6)]
     public double Tau { get; init; } = 1.1;
+
+    /// <summary>Forward temperature tau_f of the decoupled Gumbel-softmax (dgs).</summary>
+    [Setting("tau-forward", "Forward temperature of the decoupled Gumbel-softmax (dgs; --tau is the backward one).", Min = 0, MinExclusive = true, Max = 1e6)]
+    public double TauForward { get; init; } = 0.5;
+
+    /// <summary>Hidden units of RELAX's control-variate network r(z) (D - h - 1, tanh).</summary>
+    [Setting("relax-hidden", "Hidden units of RELAX's control-variate network.", Min = 1, Max = 100_000)]
+    public int RelaxHidden { get; init; } = 100;
 
     /// <summary>Resample the binarisation of every training batch (dynamic binarisation) instead of binarising once (the reference code binarises once, when it builds its data loaders).</summary>
     [Setting("dynamic-binarization", "Resample the binarisation of every training batch (default: once per run, as the reference).")]
@@ -75,6 +84,11 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
     /// <summary>Hidden units of NVIL's baseline network c(x) = Linear(1, tanh(Linear(x))) (100 as Mnih and Gregor 2014).</summary>
     public int NvilHidden { get; init; } = 100;
 
+    /// <summary>The pathwise estimators' options: tau, tau_f for the decoupled Gumbel-softmax only (the others' options are
+    /// those of before it existed).</summary>
+    public DiscreteGrad.Estimators.EstimatorOptions PathwiseOptions =>
+        new(Tau: Tau, TauForward: Estimator == BernoulliVaeEstimator.DecoupledGumbelSoftmax ? TauForward : 1.0);
+
     /// <summary>Optimisation steps per epoch, ceil(<see cref="TrainCount"/> / <see cref="BatchSize"/>).</summary>
     public long StepsPerEpoch => (TrainCount + (long)BatchSize - 1) / BatchSize;
 
@@ -90,6 +104,7 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a finite number > 0.");
         Guard.Temperature(Tau, nameof(Tau));
+        Guard.Temperature(TauForward, nameof(TauForward));
         if (!(NvilDecay > 0 && NvilDecay < 1))
             throw new ArgumentOutOfRangeException(nameof(NvilDecay), NvilDecay, "NvilDecay must be in (0, 1).");
         Guard.AtLeast(NvilHidden, 1, nameof(NvilHidden));

@@ -44,7 +44,7 @@ public sealed class BadInputTests : IDisposable
         ("warcraft --methods nosuch", "--methods: unknown value 'nosuch'"),
         ("warcraft --size 0", "--size must be an integer in ["),
         ("polynomial --powers 2,0", "--powers must be a finite number in (0, 16] (got '0')"),
-        ("polynomial --estimators st,reinforce", "--estimators: unknown value 'reinforce'; allowed: st, stgs, gst, grmck, reinmax, gs"),
+        ("polynomial --estimators st,nvil", "--estimators: unknown value 'nvil'; allowed: all, pathwise, score-function, st, stgs, gst, grmck, reinmax, gs, zgr"),
         ("polynomial --steps 100 --log-every 101", "--log-every: must be at most --steps = 100 (got 101)"),
         ("imle-gradients --cases 10x5,5x5", "--cases: '5x5' is not NxK with 2 <= N <= 24 and 1 <= K < N"),
         ("imle-gradients --methods exact", "--methods: unknown value 'exact'; allowed: "),
