@@ -22,6 +22,7 @@ public static class ExperimentCatalog
         new Figures.FigureTemperatureExperiment(),
         new ListOps.ListOpsExperiment(),
         new ListOps.ListOpsReinMaxExperiment(),
+        new Nri.NriExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
