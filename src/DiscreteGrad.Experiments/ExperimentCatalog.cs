@@ -23,6 +23,7 @@ public static class ExperimentCatalog
         new ListOps.ListOpsExperiment(),
         new ListOps.ListOpsReinMaxExperiment(),
         new Leaderboard.LeaderboardExperiment(),
+        new Nri.NriExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>
