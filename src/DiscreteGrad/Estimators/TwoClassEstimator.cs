@@ -38,11 +38,13 @@ internal static class TwoClassEstimator
     /// <summary>Largest number of elements of one [..., chunk] tensor of GR-MCK's conditional draws.</summary>
     internal const long ChunkElements = 1L << 18;
 
-    /// <summary>True for the estimators this class handles (those whose sample is D ~ Cat(softmax(theta))), when no noise is pinned.</summary>
-    /// <summary>True for the estimators this class handles, when no noise is pinned: all of <see cref="EstimatorKind"/>
-    /// (Gumbel-softmax and STGS only without a pinned sample, which they refuse).</summary>
+    /// <summary>True for the estimators this class handles, when no noise is pinned: Gumbel-softmax, STGS, ST, ReinMax, GST
+    /// and GR-MCK (Gumbel-softmax and STGS only without a pinned sample, which they refuse). The other kinds (ZGR, the
+    /// decoupled forms) take the general path.</summary>
     internal static bool Handles(EstimatorKind kind, Tensor? noise, Tensor? sample = null)
-        => noise is null && Enum.IsDefined(kind) && (sample is null || Categorical.DrawsCategoricalSample(kind));
+        => noise is null && kind is EstimatorKind.GumbelSoftmax or EstimatorKind.StraightThroughGumbel or EstimatorKind.StraightThrough
+               or EstimatorKind.ReinMax or EstimatorKind.GappedStraightThrough or EstimatorKind.GumbelRao
+           && (sample is null || Categorical.DrawsCategoricalSample(kind));
 
     /// <summary>Floating-point logits [..., 2] (the estimators' Run methods, which work on the last axis, hand these over).</summary>
     internal static bool Applies(Tensor? logits) => logits is not null && logits.dim() >= 1 && logits.shape[^1] == 2 && logits.is_floating_point();
