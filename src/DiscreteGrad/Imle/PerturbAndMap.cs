@@ -48,8 +48,8 @@ internal static class PerturbAndMap
 
     /// <summary>
     /// Calls the solver without autograd and checks that it kept the shape and (when <see cref="Guard.CheckFiniteLogits"/>,
-    /// for solvers other than the library's own, whose 0/1 output cannot hold NaN) returned finite values, so that a solver's NaN cannot flow into the gradient unreported; the result has weights'
-    /// dtype and device. In the forward pass the <see cref="NonFiniteValueException"/> (ParamName "solver") reaches the
+    /// for solvers other than the library's own, whose 0/1 output cannot hold NaN) returned finite values, so that a
+    /// solver's NaN cannot flow into the gradient unreported; the result has weights' dtype and device. In the forward pass the <see cref="NonFiniteValueException"/> (ParamName "solver") reaches the
     /// caller; in the backward pass TorchSharp cannot carry a managed exception back through libtorch's autograd engine,
     /// so it ends the process with that message (as a solver's own exception there does) instead of a silent NaN gradient.
     /// </summary>
