@@ -186,7 +186,8 @@ public static class VaeStepBench
     /// experiment runner drives it (one DisposeScope per step, 1 thread): OPTIMIZER = task (default: VaeTask.TrainStep on
     /// synthetic U(0, 1) images, with the task's optimiser) or torchsharp-adam (the bench's VaeStepper with TorchSharp's
     /// Adam, as the tasks that still use it). COLLECT = 0 (never), N (GC.Collect() + WaitForPendingFinalizers every N steps,
-    /// what the runner did), gen0:N (a gen-0 collection every N steps) or rss (the runner's <see cref="DiscreteGrad.Experiments.Runner.NativeGarbage"/>); MALLOC = default | kept
+    /// what the runner did before), gen0:N (a gen-0 collection every N steps, then waiting for the finalisers) or gen0nowait:N
+    /// (a gen-0 collection every N steps without waiting: what the runner does now); MALLOC = default | kept
     /// (<see cref="DiscreteGrad.Experiments.Runner.NativeHeap.KeepFreedBlocks"/>). Prints VmRSS, the managed heap, the live
     /// tensors, the GC counts and the time spent in the forced collections every max(100, STEPS / 20) steps, and the RSS
     /// growth from step 1000 to the end.
@@ -196,9 +197,9 @@ public static class VaeStepBench
         torch.set_num_threads(1);
         if (malloc == "kept" && !DiscreteGrad.Experiments.Runner.NativeHeap.KeepFreedBlocks())
             throw new InvalidOperationException("NativeHeap.KeepFreedBlocks did not apply");
-        bool gen0 = collect.StartsWith("gen0:", StringComparison.Ordinal), adaptive = collect == "rss";
-        int collectEvery = adaptive ? 0 : int.Parse(gen0 ? collect[5..] : collect, CultureInfo.InvariantCulture);
-        var policy = new DiscreteGrad.Experiments.Runner.NativeGarbage();
+        bool gen0 = collect.StartsWith("gen0:", StringComparison.Ordinal);
+        bool noWait = collect.StartsWith("gen0nowait:", StringComparison.Ordinal);
+        int collectEvery = int.Parse(noWait ? collect[11..] : gen0 ? collect[5..] : collect, CultureInfo.InvariantCulture);
         var e = VaeEstimators.All.First(x => VaeEstimators.Key(x) == estimator);
         Action<long> step;
         IDisposable owner;
@@ -217,7 +218,7 @@ public static class VaeStepBench
             step = i => { using (torch.NewDisposeScope()) task.TrainStep(i); };
             owner = task;
         }
-        Console.WriteLine($"vae-rss {estimator} (K {k}), {optimizer}, {steps} steps, forced collection: {(adaptive ? "NativeGarbage (the runner's policy)" : collectEvery > 0 ? $"{(gen0 ? "gen 0" : "full")} every {collectEvery} steps" : "never")}, malloc {malloc}");
+        Console.WriteLine($"vae-rss {estimator} (K {k}), {optimizer}, {steps} steps, forced collection: {(collectEvery > 0 ? $"{(noWait ? "gen 0 without waiting for the finalisers (the runner's)" : gen0 ? "gen 0" : "full")} every {collectEvery} steps" : "never")}, malloc {malloc}");
         Console.WriteLine("| step | VmRSS MiB | managed heap MiB | live tensors | GC gen0/gen1/gen2 | ms in forced collections per step | s |");
         Console.WriteLine("|---:|---:|---:|---:|---|---:|---:|");
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -227,18 +228,12 @@ public static class VaeStepBench
         for (int i = 0; i < steps; i++)
         {
             step(i);
-            if (adaptive)
+            if (collectEvery > 0 && (i + 1) % collectEvery == 0)
             {
                 inCollect.Start();
-                policy.Check(i + 1);
-                inCollect.Stop();
-            }
-            else if (collectEvery > 0 && (i + 1) % collectEvery == 0)
-            {
-                inCollect.Start();
-                if (gen0) GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+                if (gen0 || noWait) GC.Collect(0, GCCollectionMode.Forced, blocking: true);
                 else GC.Collect();
-                GC.WaitForPendingFinalizers();
+                if (!noWait) GC.WaitForPendingFinalizers();
                 inCollect.Stop();
             }
             if ((i + 1) % every == 0 || i + 1 == steps)
@@ -250,8 +245,7 @@ public static class VaeStepBench
             }
         }
         owner.Dispose();
-        Console.WriteLine($"RSS growth from step 1000 to {steps}: {(rss / rss1k - 1) * 100:F2} % (target < 5 %)" +
-                          (adaptive ? $"; NativeGarbage collected {policy.Collections} times" : ""));
+        Console.WriteLine($"RSS growth from step 1000 to {steps}: {(rss / rss1k - 1) * 100:F2} % (target < 5 %)");
     }
 
     /// <summary>
@@ -276,6 +270,10 @@ public static class VaeStepBench
             ("KL to uniform [100, 30, 10] (finite check, log_softmax, exp, mul, sum)", () => Scoped(() => CategoricalVae.KlToUniform(theta))),
             ("STGS sample [100, 30, 10] (Categorical.Sample)", () => Scoped(() => DiscreteGrad.Estimators.Categorical.Sample(theta, DiscreteGrad.Estimators.EstimatorKind.StraightThroughGumbel, options, generator: gen))),
             ("Gumbel noise [100, 30, 10] alone", () => Scoped(() => DiscreteGrad.Sampling.Gumbel.SampleLike(theta, 1.0, gen))),
+            ("log_softmax over the last dim (10) of [100, 30, 10], no_grad", () => Scoped(() => { using var ng = torch.no_grad(); theta.log_softmax(-1); })),
+            ("log_softmax over dim 1 of a [100, 10, 30] copy, no_grad", () => Scoped(() => { using var ng = torch.no_grad(); theta.transpose(1, 2).log_softmax(1); })),
+            ("KL forward + backward", () => Scoped(() => CategoricalVae.KlToUniform(theta).sum().backward())),
+            ("KL on a [100, 10, 30] copy, forward + backward", () => Scoped(() => { var lq = theta.transpose(1, 2).log_softmax(1); ((lq.exp() * lq).sum(new long[] { -1, -2 }) + 30 * Math.Log(10)).sum().backward(); })),
             ("decoder forward + BCE (3 addmm, 2 relu, softplus, mul, sub, sum)", () => Scoped(() => vae.Bce(z, x))),
             ("100 tiny ops (t + 1 on [100]), no_grad", () => Scoped(() => { using var ng = torch.no_grad(); for (int i = 0; i < 100; i++) _ = small + 1.0; })),
             ("100 tiny ops (t + 1 on [100]), recorded by autograd", () => Scoped(() => { for (int i = 0; i < 100; i++) _ = small + 1.0; })),

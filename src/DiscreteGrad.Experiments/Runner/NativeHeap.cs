@@ -6,7 +6,7 @@ namespace DiscreteGrad.Experiments.Runner;
 /// The native heap policy of a training process. libtorch allocates every CPU tensor with glibc's malloc; with glibc's
 /// defaults, blocks above a dynamic threshold are mmap'd and unmapped on free, and free memory at the top of the heap is
 /// returned to the kernel, so each training step faults in and zero-fills fresh pages for the same few megabytes it freed
-/// in the previous step (about 600 page faults per step of the MNIST-VAE 10x30, 1-2 ms of its ~15 ms). After
+/// in the previous step (600-800 minor page faults per training step of the MNIST-VAE 10x30, about 1 ms of its CPU). After
 /// <see cref="KeepFreedBlocks"/> blocks up to 32 MiB come from the heap and freed memory stays in the process for the next
 /// step (trimmed only when more than 256 MiB lie free at the top), so the resident size stays at the steps' high-water
 /// mark instead of breathing with each step.

@@ -41,6 +41,23 @@ public sealed class VaeTests : IDisposable
     }
 
     [Fact]
+    public void Kl_to_uniform_with_fewer_categories_than_variables_equals_the_last_dimension_formula_and_its_gradient()
+    {
+        // C = 3 < L = 5 takes the [..., C, L] layout; the reference is the formula over the last dimension, in float64.
+        var theta = (torch.randn(new long[] { 4, 5, 3 }, dtype: ScalarType.Float64, generator: new Generator(3)) * 3).requires_grad_(true);
+        var twin = theta.detach().clone().requires_grad_(true);
+        var kl = CategoricalVae.KlToUniform(theta);
+        var lq = twin.log_softmax(-1);
+        var reference = (lq.exp() * lq).sum(new long[] { -1, -2 }) + 5 * Math.Log(3);
+        Assert.Equal(new long[] { 4 }, kl.shape);
+        Assert.True((kl - reference).abs().max().item<double>() < 1e-13, "KL values");
+        var w = torch.tensor(new[] { 1.0, -2.0, 0.5, 3.0 }, dtype: ScalarType.Float64);
+        (kl * w).sum().backward();
+        (reference * w).sum().backward();
+        Assert.True((theta.grad! - twin.grad!).abs().max().item<double>() < 1e-13, "KL gradients");
+    }
+
+    [Fact]
     public void Sampled_negative_elbo_equals_the_enumerated_one_in_expectation()
     {
         var (vae, x, _) = Tiny(5);
