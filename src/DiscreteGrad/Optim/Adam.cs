@@ -29,8 +29,7 @@ namespace DiscreteGrad.Optim;
 /// </summary>
 public sealed class Adam : TorchSharp.Modules.Adam
 {
-    private readonly ReleasedGradients _released = new();
-    private readonly AdamKernel _kernel = new();
+    private readonly FusedAdamFamily _fused = new(decoupled: false);
 
     /// <summary>Creates the optimiser over one group of parameters (TorchSharp's <see cref="TorchSharp.Modules.Adam"/> arguments).</summary>
     public Adam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
@@ -49,34 +48,19 @@ public sealed class Adam : TorchSharp.Modules.Adam
     /// <summary>Releases the gradients (see the class remarks); zero-fills them where the fused step does not apply.</summary>
     public override void zero_grad()
     {
-        if (FusedStep.Fusable(_parameter_groups, g => !((Options)g.Options).amsgrad!.Value)) _released.Release(parameters());
-        else base.zero_grad();
+        if (!_fused.TryZeroGrad(_parameter_groups)) base.zero_grad();
     }
 
     /// <summary>One update of every parameter (the formula in the class summary).</summary>
     /// <param name="closure">Optional closure that re-evaluates the model and returns the loss.</param>
-    public override Tensor step(Func<Tensor>? closure = null)
-    {
-        var loss = FusedStep.Run(_parameter_groups, _released, _kernel, g => !((Options)g.Options).amsgrad!.Value, p =>
-        {
-            var s = (State)_state[p.Handle];
-            return (s.exp_avg, s.exp_avg_sq);
-        }, (g, p) =>
-        {
-            var o = (Options)g.Options;
-            var s = (State)_state[p.Handle];
-            s.step += 1;
-            return AdamCoefficients.Adam(s.step, o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value,
-                decoupled: false, o.maximize!.Value);
-        }, closure, out bool fused);
-        return fused ? loss! : base.step(closure);
-    }
+    public override Tensor step(Func<Tensor>? closure = null) =>
+        _fused.TryStep(_parameter_groups, _state, closure, out var loss) ? loss! : base.step(closure);
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing) _kernel.Dispose();
+        if (disposing) _fused.Dispose();
     }
 }
 
@@ -90,8 +74,7 @@ public sealed class Adam : TorchSharp.Modules.Adam
 /// </summary>
 public sealed class AdamW : TorchSharp.Modules.AdamW
 {
-    private readonly ReleasedGradients _released = new();
-    private readonly AdamKernel _kernel = new();
+    private readonly FusedAdamFamily _fused = new(decoupled: true);
 
     /// <summary>Creates the optimiser over one group of parameters (TorchSharp's <see cref="TorchSharp.Modules.AdamW"/> arguments).</summary>
     public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
@@ -110,35 +93,82 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
     /// <summary>Releases the gradients (see <see cref="Adam"/>); zero-fills them where the fused step does not apply.</summary>
     public override void zero_grad()
     {
-        if (FusedStep.Fusable(_parameter_groups, g => !((Options)g.Options).amsgrad!.Value)) _released.Release(parameters());
-        else base.zero_grad();
+        if (!_fused.TryZeroGrad(_parameter_groups)) base.zero_grad();
     }
 
     /// <summary>One update of every parameter.</summary>
     /// <param name="closure">Optional closure that re-evaluates the model and returns the loss.</param>
-    public override Tensor step(Func<Tensor>? closure = null)
-    {
-        var loss = FusedStep.Run(_parameter_groups, _released, _kernel, g => !((Options)g.Options).amsgrad!.Value, p =>
-        {
-            var s = (State)_state[p.Handle];
-            return (s.exp_avg, s.exp_avg_sq);
-        }, (g, p) =>
-        {
-            var o = (Options)g.Options;
-            var s = (State)_state[p.Handle];
-            s.step += 1;
-            return AdamCoefficients.Adam(s.step, o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.eps!.Value, o.weight_decay!.Value,
-                decoupled: true, o.maximize!.Value);
-        }, closure, out bool fused);
-        return fused ? loss! : base.step(closure);
-    }
+    public override Tensor step(Func<Tensor>? closure = null) =>
+        _fused.TryStep(_parameter_groups, _state, closure, out var loss) ? loss! : base.step(closure);
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing) _kernel.Dispose();
+        if (disposing) _fused.Dispose();
     }
+}
+
+/// <summary>
+/// The fused step over TorchSharp's Adam and AdamW options and states (<see cref="Adam"/> and <see cref="AdamW"/> differ only
+/// in the weight decay): the released gradients and the kernel's scratch of one optimiser.
+/// </summary>
+internal sealed class FusedAdamFamily : IDisposable
+{
+    private readonly ReleasedGradients _released = new();
+    private readonly AdamKernel _kernel = new();
+    private readonly bool _decoupled;
+
+    public FusedAdamFamily(bool decoupled) => _decoupled = decoupled;
+
+    /// <summary>Releases the gradients when the fused step applies; false (nothing done) otherwise.</summary>
+    public bool TryZeroGrad(IList<TorchSharp.Modules.ParamGroup> groups)
+    {
+        if (!FusedStep.Fusable(groups, NoAmsgrad)) return false;
+        _released.Release(groups.SelectMany(g => g.Parameters));
+        return true;
+    }
+
+    /// <summary>The fused step (see <see cref="FusedStep.Run"/>); false when it does not apply (nothing changed).</summary>
+    public bool TryStep(IList<TorchSharp.Modules.ParamGroup> groups, TorchSharp.Utils.OrderedDict<IntPtr, OptimizerState> state,
+        Func<Tensor>? closure, out Tensor? loss)
+    {
+        loss = FusedStep.Run(groups, _released, _kernel, NoAmsgrad, p => Moments(state[p.Handle]), (g, p) =>
+        {
+            var h = HyperOf(g.Options);
+            long t = Advance(state[p.Handle]);
+            return AdamCoefficients.Adam(t, h.Lr, h.Beta1, h.Beta2, h.Eps, h.WeightDecay, _decoupled, h.Maximize);
+        }, closure, out bool fused);
+        return fused;
+    }
+
+    private static bool NoAmsgrad(TorchSharp.Modules.ParamGroup g) => !HyperOf(g.Options).Amsgrad;
+
+    private static (Tensor M, Tensor V) Moments(OptimizerState s) => s switch
+    {
+        TorchSharp.Modules.Adam.State a => (a.exp_avg, a.exp_avg_sq),
+        TorchSharp.Modules.AdamW.State w => (w.exp_avg, w.exp_avg_sq),
+        _ => throw new InvalidOperationException($"unexpected optimiser state {s.GetType().Name}"),
+    };
+
+    /// <summary>t = t + 1 in the state; returns the new t.</summary>
+    private static long Advance(OptimizerState s) => s switch
+    {
+        TorchSharp.Modules.Adam.State a => ++a.step,
+        TorchSharp.Modules.AdamW.State w => ++w.step,
+        _ => throw new InvalidOperationException($"unexpected optimiser state {s.GetType().Name}"),
+    };
+
+    private readonly record struct Hyper(double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, bool Amsgrad, bool Maximize);
+
+    private static Hyper HyperOf(OptimizerOptions o) => o switch
+    {
+        TorchSharp.Modules.Adam.Options a => new(a.LearningRate!.Value, a.beta1!.Value, a.beta2!.Value, a.eps!.Value, a.weight_decay!.Value, a.amsgrad!.Value, a.maximize!.Value),
+        TorchSharp.Modules.AdamW.Options w => new(w.LearningRate!.Value, w.beta1!.Value, w.beta2!.Value, w.eps!.Value, w.weight_decay!.Value, w.amsgrad!.Value, w.maximize!.Value),
+        _ => throw new InvalidOperationException($"unexpected optimiser options {o.GetType().Name}"),
+    };
+
+    public void Dispose() => _kernel.Dispose();
 }
 
 /// <summary>The loop the fused optimisers share.</summary>
