@@ -146,7 +146,7 @@ public static class ExperimentRunner
                 // frees. Left between a step's large temporaries, these blocks fragment glibc's heap, which then grows until
                 // a natural collection hundreds of steps later (VAE 10x30 steps on TorchSharp's Adam: 707 MiB resident after
                 // 800 steps without these collections, 290 MiB with them; on DiscreteGrad.Optim.Adam, which creates no
-                // Scalars, 258 MiB flat over 20k steps without them). A gen-0 collection finds them, and the finaliser
+                // Scalars, 250-259 MiB over 20k ReinMax steps without them). A gen-0 collection finds them, and the finaliser
                 // thread frees them while the next step runs (no wait).
                 GC.Collect(0, GCCollectionMode.Forced, blocking: true);
             }

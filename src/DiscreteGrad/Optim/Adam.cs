@@ -16,10 +16,11 @@ namespace DiscreteGrad.Optim;
 /// <para>It is TorchSharp's <see cref="TorchSharp.Modules.Adam"/> (it derives from it, and has its name, which TorchSharp
 /// writes into and checks in a saved state): the same options, parameter groups, state
 /// (<see cref="TorchSharp.Modules.Adam.State"/>), learning-rate schedulers and <c>save_state_dict</c> / <c>load_state_dict</c>
-/// format, so checkpoints move between the two. On contiguous float32 / float64 CPU parameters <c>step()</c> reads p, g, m and v once
-/// and writes p, m and v once (TorchSharp's step launches eight kernels per parameter, each a pass over memory), with the
-/// same float operations in the same order, so the result is bit-identical to TorchSharp's Adam. Otherwise (another device
-/// or dtype, AMSGrad) it runs TorchSharp's step.</para>
+/// format, so checkpoints move between the two. On contiguous float32 / float64 CPU parameters <c>step()</c> updates each
+/// parameter in two SIMD passes over p, g, m and v, chunk by chunk, with libtorch's square root between them (TorchSharp's
+/// step launches eight kernels per parameter, each a pass over memory, and allocates two temporaries), with the same float
+/// operations in the same order, so the result is bit-identical to TorchSharp's Adam. Otherwise (another device or dtype,
+/// AMSGrad) it runs TorchSharp's step.</para>
 /// <para><c>zero_grad()</c> releases the gradients (PyTorch's <c>set_to_none=True</c>), so the next backward stores its
 /// gradient tensors instead of adding them into zero-filled ones; a parameter that had a gradient and gets none from the next
 /// backward is still updated with a zero gradient, as after TorchSharp's zero-filling <c>zero_grad()</c>. Between
@@ -53,8 +54,11 @@ public sealed class Adam : TorchSharp.Modules.Adam
 
     /// <summary>One update of every parameter (the formula in the class summary).</summary>
     /// <param name="closure">Optional closure that re-evaluates the model and returns the loss.</param>
-    public override Tensor step(Func<Tensor>? closure = null) =>
-        _fused.TryStep(_parameter_groups, _state, closure, out var loss) ? loss! : base.step(closure);
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        if (!_fused.TryStep(_parameter_groups, _state, closure, out var loss)) base.step();
+        return loss!;
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -98,8 +102,11 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
 
     /// <summary>One update of every parameter.</summary>
     /// <param name="closure">Optional closure that re-evaluates the model and returns the loss.</param>
-    public override Tensor step(Func<Tensor>? closure = null) =>
-        _fused.TryStep(_parameter_groups, _state, closure, out var loss) ? loss! : base.step(closure);
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        if (!_fused.TryStep(_parameter_groups, _state, closure, out var loss)) base.step();
+        return loss!;
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -129,7 +136,8 @@ internal sealed class FusedAdamFamily : IDisposable
         return true;
     }
 
-    /// <summary>The fused step (see <see cref="FusedStep.Run"/>); false when it does not apply (nothing changed).</summary>
+    /// <summary>Evaluates the closure, then the fused step (see <see cref="FusedStep.Run"/>); false when it does not apply
+    /// (then only the closure ran: the caller runs its tensor-op step without the closure).</summary>
     public bool TryStep(IList<TorchSharp.Modules.ParamGroup> groups, TorchSharp.Utils.OrderedDict<IntPtr, OptimizerState> state,
         Func<Tensor>? closure, out Tensor? loss)
     {
@@ -187,16 +195,20 @@ internal static class FusedStep
     }
 
     /// <summary>
-    /// The fused step: when every parameter, gradient and moment suits the kernel, evaluates the closure, then for every
-    /// parameter that takes an update advances its state (<paramref name="advance"/> returns the step's coefficients) and runs
-    /// the kernel; <paramref name="fused"/> = true and the closure's loss is returned. Otherwise it changes nothing, gives back
-    /// the zero gradients <see cref="ReleasedGradients"/> took (for the caller's tensor-op step) and sets
-    /// <paramref name="fused"/> = false.
+    /// The fused step: evaluates the closure (with autograd on), then, when every parameter, gradient and moment suits the
+    /// kernel, for every parameter that takes an update advances its state (<paramref name="advance"/> returns the step's
+    /// coefficients) and runs the kernel, and sets <paramref name="fused"/> = true. Otherwise it updates nothing, gives back
+    /// the zero gradients <see cref="ReleasedGradients"/> took (for the caller's tensor-op step, to run without the closure)
+    /// and sets <paramref name="fused"/> = false. Returns the closure's loss (null without a closure).
     /// </summary>
     public static Tensor? Run(IEnumerable<TorchSharp.Modules.ParamGroup> groups, ReleasedGradients released, AdamKernel kernel,
         Func<TorchSharp.Modules.ParamGroup, bool> groupAllows, Func<Parameter, (Tensor M, Tensor V)> moments,
         Func<TorchSharp.Modules.ParamGroup, Parameter, AdamCoefficients> advance, Func<Tensor>? closure, out bool fused)
     {
+        Tensor? loss = null;
+        if (closure is not null)
+            using (torch.enable_grad())
+                loss = closure();
         var work = new List<(TorchSharp.Modules.ParamGroup Group, Parameter P, Tensor? Grad)>();
         try
         {
@@ -220,12 +232,8 @@ internal static class FusedStep
             if (!fused)
             {
                 released.Restore(work.Select(w => w.P));
-                return null;
+                return loss;
             }
-            Tensor? loss = null;
-            if (closure is not null)
-                using (torch.enable_grad())
-                    loss = closure();
             foreach (var (g, p, grad) in work)
             {
                 if (!released.TakesUpdate(p, grad)) continue;

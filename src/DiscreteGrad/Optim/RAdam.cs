@@ -141,13 +141,14 @@ public sealed class RAdam : OptimizerHelper, optim.IBetas
             return AdamCoefficients.RAdam(t, o.LearningRate!.Value, o.Beta1!.Value, o.Beta2!.Value, o.Eps!.Value, o.WeightDecay!.Value,
                 o.DecoupledWeightDecay!.Value);
         }, closure, out bool fused);
-        return fused ? loss! : TensorStep(closure);
+        if (!fused) TensorStep();
+        return loss!;
     }
 
     /// <summary>The update by tensor operations (any device and dtype); the fused kernel computes the same floats.</summary>
-    private Tensor TensorStep(Func<Tensor>? closure)
+    private void TensorStep()
     {
-        return _step<TorchSharp.Modules.ParamGroup>(group =>
+        _step<TorchSharp.Modules.ParamGroup>(group =>
         {
             var o = (Options)group.Options;
             double lr = o.LearningRate!.Value, beta1 = o.Beta1!.Value, beta2 = o.Beta2!.Value, eps = o.Eps!.Value;
@@ -177,7 +178,7 @@ public sealed class RAdam : OptimizerHelper, optim.IBetas
                 }
                 else p.sub_(mHat.mul_(lr));
             }
-        }, closure);
+        });
     }
 
     /// <inheritdoc />

@@ -156,6 +156,36 @@ public class AdamTests
         Train(c, reference2, d, fallback, ScalarType.Float32, 10, copyGradients: true);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_closure_is_evaluated_once_before_the_update_as_by_TorchSharp(bool amsgrad)
+    {
+        // The closure recomputes the loss and its gradients; the update must use those gradients (amsgrad: the fallback path).
+        var a = new Net(ScalarType.Float32);
+        var b = new Net(ScalarType.Float32);
+        using var reference = optim.Adam(a.P, 0.01, amsgrad: amsgrad);
+        using var fused = new Adam(b.P, 0.01, amsgrad: amsgrad);
+        var (x, y) = Data(ScalarType.Float32);
+        for (int t = 0; t < 5; t++)
+        {
+            int calls = 0;
+            Tensor Closure(Net net, OptimizerHelper opt)
+            {
+                calls++;
+                opt.zero_grad();
+                var loss = net.Loss(x, y, true);
+                loss.backward();
+                return loss;
+            }
+            var la = reference.step(() => Closure(a, reference));
+            var lb = fused.step(() => Closure(b, fused));
+            Assert.Equal(2, calls);
+            Assert.Equal(la.item<float>(), lb.item<float>());
+            for (int i = 0; i < a.P.Length; i++) Assert.True(SameBits(a.P[i], b.P[i]), $"step {t + 1}: parameter {i} differs");
+        }
+    }
+
     [Fact]
     public void Zero_grad_releases_the_gradients()
     {
