@@ -58,6 +58,7 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
         Assert.Equal("--samples must be an integer in [1, 1000] (got '0').", Error(("samples", "0")));
         Assert.Equal("--train-examples must be an integer in [1, 60000] (got '60001').", Error(("train-examples", "60001")));
         Assert.Equal("--noise: unknown value 'normal'; allowed: sog, gumbel.", Error(("noise", "normal")));
+        Assert.Equal("--kl: unknown value 'gaussian'; allowed: categorical, k-subset.", Error(("kl", "gaussian")));
         Assert.Equal("--differences: unknown value 'backward'; allowed: forward, central.", Error(("differences", "backward")));
         Assert.Equal("--k: must be at most --categories = 5 (got 6).", Error(("categories", "5"), ("k", "6")));
     }
