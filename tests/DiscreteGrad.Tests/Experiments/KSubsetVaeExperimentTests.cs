@@ -91,6 +91,7 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
         Assert.Equal("10 +- 0", rows[0][8]);   // I-MLE's lambda is fixed
         GridReport.Write(Vae, grid);
         Assert.Contains("## Setup", File.ReadAllText(Path.Combine(grid, "report.md")));
+        Assert.Contains("Encoder 784-16-8-15, decoder mirrored", File.ReadAllText(Path.Combine(grid, "report.md")));
         Assert.True(File.Exists(Path.Combine(grid, "test-loss.png")));
 
         // More training images than the folder has: the cell fails with one line naming the option.
