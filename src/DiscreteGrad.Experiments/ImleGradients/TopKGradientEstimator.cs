@@ -69,7 +69,7 @@ public sealed class TopKGradientEstimator
             var sfe = Layer(method, samples, 0, null, () => new ScoreFunctionMap(_solver, _noise, 1.0, Math.Max(2, samples), false));
             sfe.Generator = generator;
             var z = sfe.Sample(th);
-            var f = (z - bt).pow(2).sum(1);
+            var f = (z - bt).square().sum(1);
             loss = sfe.Surrogate(th, z, f);
         }
         else
@@ -102,7 +102,7 @@ public sealed class TopKGradientEstimator
                 z = imle.forward(th);
             }
             // Sum over the S stacked rows: each row's upstream gradient is 2 (z_s - b); the layers average the per-sample estimates.
-            loss = (z - bt).pow(2).sum();
+            loss = (z - bt).square().sum();
         }
         loss.backward();
         return th.grad!.reshape(n).data<double>().ToArray();

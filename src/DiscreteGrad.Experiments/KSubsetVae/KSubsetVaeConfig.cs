@@ -16,6 +16,16 @@ public enum KSubsetMethod
     Simple,
 }
 
+/// <summary>The KL term of the loss.</summary>
+public enum KSubsetKl
+{
+    /// <summary>Each block's N-way softmax against the uniform distribution (the AIMLE reference's <c>gumbel_loss</c>).</summary>
+    Categorical,
+    /// <summary>The exact KL of each block's k-subset distribution to the uniform one over the C(N, k) subsets (the SIMPLE
+    /// paper's DVAE).</summary>
+    KSubset,
+}
+
 /// <summary>Perturbation noise of the code layer.</summary>
 public enum KSubsetNoise
 {
@@ -109,6 +119,9 @@ public sealed record KSubsetVaeConfig : IValidatedConfig
     /// <summary>AIMLE: target number of non-zero gradient entries per block and sample (reference command: 10).</summary>
     [Setting("aimle-target", "AIMLE: target non-zero gradient entries per block and sample.", Min = 0, Max = 1e6)]
     public double AimleTargetNonZeros { get; init; } = 10.0;
+    /// <summary>The KL term: categorical (the AIMLE reference, default) or k-subset (the SIMPLE paper's exact KL).</summary>
+    [Setting("kl", "KL term: categorical (each block's softmax against uniform, the AIMLE reference) or k-subset (the exact KL of each block's k-subset distribution to the uniform one, log C(N, k) - H, the SIMPLE paper).")]
+    public KSubsetKl Kl { get; init; } = KSubsetKl.Categorical;
     /// <summary>Folder of the MNIST files, or <see cref="MnistDataSetting.Auto"/>.</summary>
     [Setting("data", MnistDataSetting.Help, Local = true)]
     public string Data { get; init; } = MnistDataSetting.Auto;

@@ -76,8 +76,9 @@ public sealed class KSubsetVaeExperiment : Experiment<KSubsetVaeConfig>
         var c = cells[0].Config;
         markdown.AppendLine("## Setup").AppendLine();
         markdown.AppendLine($"Code: {c.Blocks} blocks x {c.Categories} entries, each block a {c.K}-subset (top-k of the perturbed encoder logits " +
-                            "through the I-MLE layer; for SIMPLE an exact sample of the block's k-subset distribution, gradient of its exact marginals). Encoder 784-{c.Hidden1}-{c.Hidden2}-{c.CodeSize}, decoder mirrored; loss BCE (summed over " +
-                            "pixels, grey levels in [0, 1], not binarised) + KL of each block's softmax to uniform; " +
+                            $"through the I-MLE layer; for SIMPLE an exact sample of the block's k-subset distribution, gradient of its exact marginals). Encoder 784-{c.Hidden1}-{c.Hidden2}-{c.CodeSize}, decoder mirrored; loss BCE (summed over " +
+                            "pixels, grey levels in [0, 1], not binarised) + " +
+                            (c.Kl == KSubsetKl.KSubset ? $"the exact KL of each block's {c.K}-subset distribution to the uniform one (log C({c.Categories}, {c.K}) − H); " : "KL of each block's softmax to uniform; ") +
                             $"Adam {Inv(c.LearningRate)}, batch {c.BatchSize}, {c.TrainExamples} training and {c.TestExamples} test images, " +
                             $"{c.Epochs} epoch{(c.Epochs == 1 ? "" : "s")}. {(c.Noise == KSubsetNoise.Gumbel ? "Gumbel(0, 1) noise" : $"Sum-of-Gamma noise (k = {c.K}, {c.NoiseTerms} terms)")} at temperature {Inv(c.NoiseTemperature)}; " +
                             $"I-MLE: fixed lambda = {Inv(c.Lambda)}, gradient / lambda; AIMLE: initial beta {Inv(c.AimleInitialBeta)}, " +

@@ -107,6 +107,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
             : _adaptive is null
             ? $"fixed lambda {I(_config.Lambda)}, gradient / lambda"
             : $"adaptive: initial beta {I(_config.AimleInitialBeta)}, step {I(_config.AimleStep)}, target {I(_config.AimleTargetNonZeros)} non-zeros per block and sample",
+        ["kl"] = _config.Kl == KSubsetKl.KSubset ? "exact KL of each block's k-subset distribution to uniform" : "each block's softmax against uniform",
         ["train examples"] = I(_config.TrainExamples),
         ["test examples"] = I(_config.TestExamples),
         ["epochs"] = I(_config.Epochs),
@@ -123,7 +124,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
         var x = _data.Train.index_select(0, _batches.Indices(step));
         Optimizer.zero_grad();
         var o = _model.Forward(x);
-        var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories);
+        var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories, _config.Kl, _config.K);
         terms.Training.backward();
         Optimizer.step();
         var metrics = new Dictionary<string, double>
@@ -161,7 +162,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
                 using var scope = torch.NewDisposeScope();
                 var x = _data.Test.narrow(0, s, Math.Min(_config.BatchSize, n - s));
                 var o = _model.Forward(x);
-                var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories);
+                var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories, _config.Kl, _config.K);
                 bce += terms.Bce.mean(new long[] { 1 }).sum().ToDouble();
                 kl += terms.Kl.sum().ToDouble();
             }

@@ -126,7 +126,7 @@ public static class KSubsetDistribution
     internal static Tensor RowMarginals(Tensor rows, int k)
     {
         long r = rows.shape[0], n = rows.shape[1];
-        if (k == n) return rows * 0 + 1;                            // every item chosen: mu = 1, Hessian 0 (kept in the graph)
+        if (k == n) return rows - rows + torch.ones_like(rows);    // every item chosen: mu = 1, Hessian 0 (kept in the graph)
         var a = Tables(rows, k);
         var c = Tables(rows.flip(1), k);
         var logZ = a[n].narrow(1, k, 1);                            // [R, 1]
@@ -138,16 +138,18 @@ public static class KSubsetDistribution
         var prefix = Padded(a, 0).narrow(2, 0, k);                 // [R, n, k]: A_{i-1}[j] for item i (0-based i: A_i), j < k
         var suffix = Padded(c, 0).narrow(2, 0, k).flip(1, 2);      // [R, n, k]: C_{n-1-i}[k-1-j]
         var mask = Feasible(n, k, rows.device);                     // [n, k]: j <= i and k - 1 - j <= n - 1 - i
-        var terms = (prefix + suffix).masked_fill(mask.logical_not(), double.NegativeInfinity);
+        using var negInf = double.NegativeInfinity.ToScalar();
+        var terms = (prefix + suffix).masked_fill(mask.logical_not(), negInf);
         var log = torch.logsumexp(terms, 2) + rows - logZ;          // log mu_i [R, n]
         return log.exp();
     }
 
     private static Tensor Feasible(long n, int k, Device device)
     {
-        var i = torch.arange(n, device: device).unsqueeze(1);
-        var j = torch.arange(k, device: device).unsqueeze(0);
-        return (j <= i).logical_and(j >= i - (n - k));
+        var feasible = new bool[n * k];
+        for (long i = 0; i < n; i++)
+            for (long j = 0; j < k; j++) feasible[i * k + j] = j <= i && j >= i - (n - k);
+        return torch.tensor(feasible, new[] { n, (long)k }, device: device);
     }
 
     /// <summary>
@@ -157,26 +159,32 @@ public static class KSubsetDistribution
     internal static Tensor SampleRows(Tensor rows, int k, int samples, Generator? generator)
     {
         long n = rows.shape[1];
+        // Explicit scalars, disposed at the end: an implicit one (a double or long where TorchSharp wants a Scalar) can be
+        // finalised by the garbage collector while the native call that received it still runs.
+        using var negInf = double.NegativeInfinity.ToScalar();
+        using var zero = 0L.ToScalar();
+        using var one = 1L.ToScalar();
+        using var count = ((long)k).ToScalar();
         var a = Tables(rows, k);
         // A_i padded with -inf to width k + 1 (unreachable entries j > i), then repeated for the samples: [R*S, k + 1] each.
         var padded = a.Select(t =>
         {
             var p = t.shape[1] == k + 1 ? t
-                : torch.cat(new[] { t, torch.full(new[] { t.shape[0], k + 1 - t.shape[1] }, double.NegativeInfinity, dtype: rows.dtype, device: rows.device) }, 1);
+                : torch.cat(new[] { t, torch.full(new[] { t.shape[0], k + 1 - t.shape[1] }, negInf, dtype: rows.dtype, device: rows.device) }, 1);
             return samples == 1 ? p : p.repeat_interleave(samples, 0);
         }).ToArray();
         if (samples > 1) rows = rows.repeat_interleave(samples, 0);
         long r = rows.shape[0];
         var u = torch.rand(new[] { r, n }, dtype: rows.dtype, device: rows.device, generator: generator);
         var z = torch.zeros(new[] { r, n }, dtype: rows.dtype, device: rows.device);
-        var left = torch.full(new[] { r, 1L }, (long)k, dtype: ScalarType.Int64, device: rows.device);
+        var left = torch.full(new[] { r, 1L }, count, dtype: ScalarType.Int64, device: rows.device);
         for (long i = n; i >= 1; i--)
         {
             var prev = padded[i - 1];
-            var take = prev.gather(1, (left - 1).clamp_min(0));     // A_{i-1}[r - 1]
+            var take = prev.gather(1, (left - one).clamp_min(zero));   // A_{i-1}[r - 1]
             var skip = prev.gather(1, left);                         // A_{i-1}[r] (-inf when r > i - 1: the item must be taken)
             var logit = rows.narrow(1, i - 1, 1) + take - skip;
-            var chosen = (u.narrow(1, i - 1, 1) < torch.sigmoid(logit)).logical_and(left > 0);
+            var chosen = (u.narrow(1, i - 1, 1) < torch.sigmoid(logit)).logical_and(left.gt(zero));
             z.narrow(1, i - 1, 1).copy_(chosen);
             left = left - chosen.to(ScalarType.Int64);
         }

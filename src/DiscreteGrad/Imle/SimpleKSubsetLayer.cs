@@ -87,7 +87,8 @@ public sealed class SimpleKSubsetLayer : nn.Module<Tensor, Tensor>
             else
             {
                 var rep = PerturbAndMap.Repeat(mu, samples);
-                output = output + (rep - rep.detach()) * (1.0 / samples);
+                using var count = ((double)samples).ToScalar();    // explicit: see KSubsetDistribution.SampleRows
+                output = output + (rep - rep.detach()).div(count);
             }
         }
         return scope.MoveToOuter(output);
@@ -102,8 +103,11 @@ public sealed class SimpleKSubsetLayer : nn.Module<Tensor, Tensor>
         if (!sample.is_floating_point())
             throw new ArgumentException($"sample must be a floating-point tensor (got {sample.dtype}).", nameof(sample));
         using var _ = torch.no_grad();
-        bool binary = sample.eq(0).logical_or(sample.eq(1)).all().item<bool>();
-        bool countK = binary && sample.sum(-1).eq(k).all().item<bool>();
+        using var zero = 0.0.ToScalar();
+        using var one = 1.0.ToScalar();
+        using var ones = ((double)k).ToScalar();
+        bool binary = sample.eq(zero).logical_or(sample.eq(one)).all().item<bool>();
+        bool countK = binary && sample.sum(-1).eq(ones).all().item<bool>();
         if (!countK)
             throw new ArgumentException($"sample must be 0/1 with exactly k = {k} ones along its last axis.", nameof(sample));
         return sample.detach().to(theta.dtype, theta.device).clone();   // never an alias of the caller's tensor

@@ -58,6 +58,7 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
         Assert.Equal("--samples must be an integer in [1, 1000] (got '0').", Error(("samples", "0")));
         Assert.Equal("--train-examples must be an integer in [1, 60000] (got '60001').", Error(("train-examples", "60001")));
         Assert.Equal("--noise: unknown value 'normal'; allowed: sog, gumbel.", Error(("noise", "normal")));
+        Assert.Equal("--kl: unknown value 'gaussian'; allowed: categorical, k-subset.", Error(("kl", "gaussian")));
         Assert.Equal("--differences: unknown value 'backward'; allowed: forward, central.", Error(("differences", "backward")));
         Assert.Equal("--k: must be at most --categories = 5 (got 6).", Error(("categories", "5"), ("k", "6")));
     }
@@ -90,6 +91,7 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
         Assert.Equal("10 +- 0", rows[0][8]);   // I-MLE's lambda is fixed
         GridReport.Write(Vae, grid);
         Assert.Contains("## Setup", File.ReadAllText(Path.Combine(grid, "report.md")));
+        Assert.Contains("Encoder 784-16-8-15, decoder mirrored", File.ReadAllText(Path.Combine(grid, "report.md")));
         Assert.True(File.Exists(Path.Combine(grid, "test-loss.png")));
 
         // More training images than the folder has: the cell fails with one line naming the option.

@@ -77,6 +77,31 @@ public sealed class KSubsetVaeTests : IDisposable
     }
 
     [Fact]
+    public void Subset_kl_is_the_enumerated_kl_of_each_blocks_k_subset_distribution_to_uniform()
+    {
+        // Two examples, 2 blocks of 5 entries, 2-subsets: sum over blocks of sum_z q(z) log(q(z) C(5, 2)), the ten states enumerated.
+        var logits = torch.randn(new long[] { 2, 10 }, dtype: ScalarType.Float64, generator: new Generator(21)) * 2;
+        var states = Enumerable.Range(0, 32).Where(m => System.Numerics.BitOperations.PopCount((uint)m) == 2)
+            .Select(m => Enumerable.Range(0, 5).Select(i => (double)((m >> i) & 1)).ToArray()).ToArray();
+        var theta = TorchAssert.ToArray(logits);
+        for (int b = 0; b < 2; b++)
+        {
+            double expected = 0;
+            for (int m = 0; m < 2; m++)
+            {
+                var w = states.Select(z => Math.Exp(Enumerable.Range(0, 5).Sum(i => z[i] * theta[b * 10 + m * 5 + i]))).ToArray();
+                double sum = w.Sum();
+                expected += w.Sum(x => x / sum * Math.Log(x / sum * 10));
+            }
+            Assert.Equal(expected, KSubsetVaeLoss.SubsetKl(logits, 2, 5, 2)[b].item<double>(), 10);
+        }
+        Assert.Equal(0.0, KSubsetVaeLoss.SubsetKl(torch.zeros(new long[] { 3, 10 }, dtype: ScalarType.Float64), 2, 5, 2).abs().max().item<double>(), 12);
+        var terms = KSubsetVaeLoss.Compute(logits, torch.zeros(new long[] { 2, 3 }, dtype: ScalarType.Float64),
+            torch.zeros(new long[] { 2, 3 }, dtype: ScalarType.Float64), 2, 5, KSubsetKl.KSubset, 2);
+        TorchAssert.Close(TorchAssert.ToArray(KSubsetVaeLoss.SubsetKl(logits, 2, 5, 2)), terms.Kl, 0, "the loss's KL");
+    }
+
+    [Fact]
     public void Training_loss_sums_the_samples_reconstruction_terms_and_averages_over_examples()
     {
         // Zero pixel logits: every pixel's BCE is log 2 whatever the target, so BCE(b, s) = D log 2 exactly.
