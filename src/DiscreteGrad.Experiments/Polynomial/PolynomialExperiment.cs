@@ -133,16 +133,22 @@ public sealed class PolynomialExperiment : Experiment<PolynomialConfig>
                 markdown.AppendLine($"![p = {Inv(p)}]({file})").AppendLine();
             }
             markdown.AppendLine($"Final E[loss] - optimum after {first.Steps} steps (the exact expected loss at the last theta), mean +- sample std over seeds; " +
-                                $"evaluations of f per step at batch {first.Batch}; ms per step (wall time of the run over its steps, evaluations included):").AppendLine();
+                                $"evaluations of f per step at batch {first.Batch}; ms per step (wall time of a run over its steps, evaluations included, the mean over the estimator's runs):").AppendLine();
             var estimators = group.Select(c => c.Config.Estimator).Distinct().ToList();
             markdown.Append(MarkdownTable.Render(new[] { "estimator" }.Concat(powers.Select(p => $"p = {Inv(p)}")).Concat(new[] { "f evals / step", "ms / step" }).ToArray(),
                 estimators.Select(e => (IReadOnlyList<string>)new[] { PolynomialEstimators.Display(e) }
                     .Concat(powers.Select(p => GridReport.MeanStd(group.Where(c => c.Config.Estimator == e && c.Config.Power == p)
                         .Select(c => c.Outcome.FinalEval.GetValueOrDefault("excess_loss", double.NaN)).ToList(), "0.00e+00")))
                     .Append(PolynomialEstimators.Evaluations(e, first.Batch, first.Dimension).ToString(InvC))
-                    .Append(GridReport.MeanStd(group.Where(c => c.Config.Estimator == e).Select(c => 1000 * c.Outcome.SecondsPerStep).ToList(), "F2"))
+                    .Append(MeanOrDash(group.Where(c => c.Config.Estimator == e).Select(c => 1000 * c.Outcome.SecondsPerStep)))
                     .ToArray()))).AppendLine();
         }
+    }
+
+    private static string MeanOrDash(IEnumerable<double> values)
+    {
+        var xs = values.Where(double.IsFinite).ToList();
+        return xs.Count == 0 ? "-" : Statistics.Mean(xs).ToString("F2", InvC);
     }
 
     /// <summary>"c = 0.45" or "c_i = (i - 1/2) / N".</summary>

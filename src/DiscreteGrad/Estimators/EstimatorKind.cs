@@ -18,7 +18,9 @@ public enum EstimatorKind
     /// <summary>
     /// ZGR (Shekhovtsov 2023, "Cold Rao-Blackwellized Straight-Through Gumbel-Softmax Gradient Estimator"): D ~
     /// Cat(softmax(theta)) forward, gradient the average of the ST (tau = 1) and DARN Jacobians; no temperature (tau is
-    /// ignored). The kind of <c>discrete.functional.zgr</c>.
+    /// ignored). The kind of <c>discrete.functional.zgr</c>. Its gradient equals ReinMax's at tau = 1 sample by sample:
+    /// 2 J((D + p) / 2) - J(p) / 2 - [J(p) + (D - p)(D - p)^T] / 2 = diag(D) - D D^T = 0 for a one-hot D (test:
+    /// NewKindDispatchTests).
     /// </summary>
     Zgr,
     /// <summary>

@@ -98,6 +98,35 @@ public class NewKindDispatchTests
         Assert.Equal(EstimatorKind.DecoupledStraightThroughGumbel, CategoricalEstimator.DecoupledStraightThroughGumbel.Kind);
     }
 
+    /// <summary>
+    /// ZGR is ReinMax at tau = 1, sample by sample, for any number of classes: with pi1 = (D + p) / 2, ReinMax's Jacobian
+    /// 2 J(pi1) - J(p) / 2 minus ZGR's J(p) / 2 + (D - p)(D - p)^T / 2 is diag(D) - D D^T = 0 for a one-hot D. For two classes,
+    /// with q = p_0 and u = v_0 - v_1, both give (1 - q) / 2 u (e_0 - e_1) when D = e_0 and q / 2 u (e_0 - e_1) when D = e_1.
+    /// At another temperature ReinMax differs.
+    /// </summary>
+    [Fact]
+    public void Zgr_is_reinmax_at_tau_one_sample_by_sample()
+    {
+        var g = new Generator(12);
+        foreach (long k in new long[] { 2, 3, 7 })
+        {
+            var logits = randn(new long[] { 50, k }, dtype: F64, generator: g) * 2;
+            var w = randn(new long[] { 50, k }, dtype: F64, generator: g);
+            var d = OneHot.Sample(logits, g);
+            var zgr = Run(logits, w, l => Categorical.Sample(l, EstimatorKind.Zgr, sample: d).Value);
+            var reinmax = Run(logits, w, l => Categorical.Sample(l, EstimatorKind.ReinMax, new EstimatorOptions(Tau: 1.0), sample: d).Value);
+            TorchAssert.Close(zgr.Grad, tensor(reinmax.Grad), 1e-12, $"ZGR vs ReinMax, K = {k}");
+            var cooler = Run(logits, w, l => Categorical.Sample(l, EstimatorKind.ReinMax, new EstimatorOptions(Tau: 0.5), sample: d).Value);
+            Assert.True(zgr.Grad.Zip(cooler.Grad, (a, b) => Math.Abs(a - b)).Max() > 1e-3, $"K = {k}: ReinMax at tau = 0.5 should differ");
+            if (k != 2) continue;
+            var q = TorchAssert.ToArray(logits.softmax(-1).select(-1, 0));
+            var u = TorchAssert.ToArray(w.select(-1, 0) - w.select(-1, 1));
+            var d0 = TorchAssert.ToArray(d.select(-1, 0));
+            for (int i = 0; i < 50; i++)
+                Assert.Equal((d0[i] == 1 ? (1 - q[i]) / 2 : q[i] / 2) * u[i], zgr.Grad[2 * i], 12);
+        }
+    }
+
     [Fact]
     public void Node_options_carry_tau_forward_and_bad_values_are_refused_naming_it()
     {
