@@ -23,7 +23,8 @@ namespace DiscreteGrad.Estimators;
 /// GST: the gapped difference m = max(delta, gap) when d_0 = 1, min(delta, -gap) when d_0 = 0, c = sigma'(m / tau) / tau
 /// with sigma'(x) = sigmoid(x) (1 - sigmoid(x)) (even, so c = sigma'(max(b, gap) / tau) / tau with b = delta or -delta);
 /// GR-MCK: c = (1/K) sum_k sigma'(x_k / tau) / tau over K conditional draws of the perturbed difference x = delta + G_0 - G_1
-/// given the sample (see <see cref="GumbelRaoSlope"/>);
+/// given the sample (see <see cref="GumbelRaoSlope"/>; on CPU the managed <see cref="GumbelRaoTwoClassKernel"/>, which keeps
+/// the K draws in registers and takes its uniforms from a counter-based stream keyed by the generator);
 /// Gumbel-softmax and STGS: c = sigma'(z / tau) / tau, the Jacobian of (sigmoid(z / tau), 1 - sigmoid(z / tau)).</item>
 /// </list>
 /// The forward value is the hard sample (the soft one for Gumbel-softmax), as in the general path (whose value
@@ -31,7 +32,9 @@ namespace DiscreteGrad.Estimators;
 /// probabilities softmax(theta) are left to <see cref="CategoricalSample.Probs"/>, whose softmax gradient is the
 /// J(pi_0)^T g_p part of ReinMax's gradient. The whole gradient is one autograd node, a few element-wise kernels on the
 /// variables instead of several on [..., 2] (a softmax, an argmax and a one-hot scatter over an axis of size 2 cost
-/// ten times an element-wise kernel in libtorch).
+/// ten times an element-wise kernel in libtorch). On CPU the slopes of ST, ReinMax and GST come from one managed pass
+/// (<see cref="TwoClassSlopeKernel"/>), GR-MCK's from <see cref="GumbelRaoTwoClassKernel"/>; elsewhere from the tensor
+/// formulas below.
 /// </summary>
 internal static class TwoClassEstimator
 {
@@ -146,6 +149,9 @@ internal static class TwoClassEstimator
             ? pinned.to(delta.dtype, delta.device)
             : torch.rand(delta.shape, dtype: delta.dtype, device: delta.device, generator: generator).lt_(pi0);
         Tensor c;
+        if (kind is EstimatorKind.StraightThrough or EstimatorKind.ReinMax or EstimatorKind.GappedStraightThrough
+            && TwoClassSlopeKernel.Supports(delta, pi0, d0))
+            return (scope.MoveToOuter(d0.to(dtype)), null, scope.MoveToOuter(TwoClassSlopeKernel.Slope(kind, delta, pi0, d0, tau, o.Gap).to(dtype)));
         switch (kind)
         {
             case EstimatorKind.StraightThrough:
@@ -168,7 +174,9 @@ internal static class TwoClassEstimator
                 break;
             }
             case EstimatorKind.GumbelRao:
-                c = GumbelRaoSlope(delta, d0, tau, o.GumbelRaoK, generator, null);
+                c = GumbelRaoTwoClassKernel.Supports(delta, d0)
+                    ? GumbelRaoTwoClassKernel.Slope(delta, d0, tau, o.GumbelRaoK, Imle.CounterStream.KeyFrom(generator, delta.device))
+                    : GumbelRaoSlope(delta, d0, tau, o.GumbelRaoK, generator, null);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a two-class estimator");

@@ -192,7 +192,7 @@ public class TwoClassTests
     /// E[sigma'(x / tau) / tau | D] for x = delta + G_0 - G_1 ~ Logistic(delta, 1) conditioned on the sampled side
     /// (x &gt;= 0 for class 0), by Simpson's rule on [0, 80] of |x| (float64).
     /// </summary>
-    private static double ExactSlope(double delta, bool classZero, double tau)
+    internal static double ExactSlope(double delta, bool classZero, double tau)
     {
         double b = classZero ? delta : -delta;
         static double Sig(double t) => 1 / (1 + Math.Exp(-t));
