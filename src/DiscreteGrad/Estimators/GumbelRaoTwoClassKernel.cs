@@ -152,7 +152,7 @@ internal static class GumbelRaoTwoClassKernel
             }
             value.StoreUnsafe(ref c[e]);
         }
-        Store(c[..m], result, first);
+        NoiseKernels.Store(c[..m], result, first);
     }
 
     /// <summary>sigma'(y / tau) for y = softplus(b) - log U + log(1 - U sigmoid(b)).</summary>
@@ -180,16 +180,5 @@ internal static class GumbelRaoTwoClassKernel
             var sv = MemoryMarshal.Cast<byte, float>(d0.bytes).Slice((int)first, m);
             for (int i = 0; i < m; i++) b[i] = sv[i] != 0 ? dv[i] : -(double)dv[i];
         }
-    }
-
-    private static void Store(ReadOnlySpan<double> values, Tensor destination, long first)
-    {
-        if (destination.dtype == ScalarType.Float64)
-        {
-            values.CopyTo(MemoryMarshal.Cast<byte, double>(destination.bytes).Slice((int)first, values.Length));
-            return;
-        }
-        var dst = MemoryMarshal.Cast<byte, float>(destination.bytes).Slice((int)first, values.Length);
-        for (int i = 0; i < values.Length; i++) dst[i] = (float)values[i];
     }
 }

@@ -150,7 +150,7 @@ internal static class NoiseKernels
     }
 
     /// <summary>Writes float64 values to entries [first, first + values.Length) of a contiguous CPU float32 or float64 tensor.</summary>
-    private static void Store(ReadOnlySpan<double> values, Tensor destination, long first)
+    internal static void Store(ReadOnlySpan<double> values, Tensor destination, long first)
     {
         if (destination.dtype == ScalarType.Float64)
         {
