@@ -59,6 +59,9 @@ public sealed class VaeStepper : IStepper
                 _objective.Loss(_vae, _x).Loss.backward();
     }
 
+    /// <summary>Number of trained parameters (scalars) of the model and objective.</summary>
+    public long ParameterCount => _parameters.Sum(p => p.numel());
+
     public void Step()
     {
         using var scope = torch.NewDisposeScope();

@@ -23,13 +23,21 @@ namespace DiscreteGrad.Optim;
 /// TorchSharp's own optimizers. TorchSharp 0.107's <c>torch.optim.RAdam</c> multiplies the rectified update by the learning
 /// rate twice (lr^2 instead of lr once rho_t &gt; 5); this class does not.</para>
 /// <para>On contiguous float32 / float64 CPU parameters <c>step()</c> applies the whole update in one fused pass per
-/// parameter (bit-identical to its tensor-op path, which it runs otherwise), and <c>zero_grad()</c> releases the gradients
-/// instead of zero-filling them, with the semantics of <see cref="Adam"/>.</para>
+/// parameter with the correctly rounded square root (its tensor-op path, which it runs otherwise, takes libtorch's, which
+/// differs by one ulp for some inputs; with <see cref="BitIdenticalToTensorOps"/> the fused step takes libtorch's too and is
+/// bit-identical to the tensor-op path), and <c>zero_grad()</c> releases the gradients instead of zero-filling them, with
+/// the semantics of <see cref="Adam"/>.</para>
 /// </summary>
 public sealed class RAdam : OptimizerHelper, optim.IBetas
 {
     private readonly ReleasedGradients _released = new();
     private readonly AdamKernel _kernel = new();
+
+    /// <summary>
+    /// false (default): one fused pass with the correctly rounded square root; true: libtorch's square root, so that the
+    /// fused step is bit-identical to the tensor-op step (see the class remarks).
+    /// </summary>
+    public bool BitIdenticalToTensorOps { get => _kernel.LibTorchSqrt; set => _kernel.LibTorchSqrt = value; }
 
     /// <summary>Creates the optimiser over one group of parameters.</summary>
     /// <param name="parameters">Parameters to optimise.</param>
