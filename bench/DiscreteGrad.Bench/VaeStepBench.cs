@@ -274,6 +274,8 @@ public static class VaeStepBench
             ("for comparison: -log(-log U), U = torch.rand [100, 30, 10] (another random stream)", () => Scoped(() => torch.rand(theta.shape, generator: gen).log_().neg_().log_().neg_())),
             ("log_softmax over the last dim (10) of [100, 30, 10], no_grad", () => Scoped(() => { using var ng = torch.no_grad(); theta.log_softmax(-1); })),
             ("log_softmax over dim 1 of a [100, 10, 30] copy, no_grad", () => Scoped(() => { using var ng = torch.no_grad(); theta.transpose(1, 2).log_softmax(1); })),
+            ("softmax over the last dim (10) of [100, 30, 10], forward + backward", () => Scoped(() => { var l = theta.detach().requires_grad_(true); (l.softmax(-1) * theta).sum().backward(); })),
+            ("the same softmax as transpose(-1, -2).softmax(-2).transpose(-1, -2), forward + backward", () => Scoped(() => { var l = theta.detach().requires_grad_(true); var y = l.transpose(-1, -2).softmax(-2).transpose(-1, -2); (y * theta).sum().backward(); })),
             ("KL forward + backward, log_softmax over the last dim (the formula before)", () => Scoped(() => { var lq = theta.log_softmax(-1); ((lq.exp() * lq).sum(new long[] { -1, -2 }) + 30 * Math.Log(10)).sum().backward(); })),
             ("KL forward + backward, CategoricalVae.KlToUniform (after: [.., C, L] layout)", () => Scoped(() => CategoricalVae.KlToUniform(theta).sum().backward())),
             ("decoder forward + BCE (3 addmm, 2 relu, softplus, mul, sub, sum)", () => Scoped(() => vae.Bce(z, x))),

@@ -39,9 +39,9 @@ public sealed class CategoricalSample
     /// <summary>The one-hot sample D, without gradient (for Gumbel-softmax: one_hot(argmax(theta + g))).</summary>
     public Tensor Hard { get; }
     /// <summary>softmax(theta), differentiable, for KL terms and baselines.</summary>
-    public Tensor Probs => _probs ??= OnLastAxis(t => t.softmax(-1));
+    public Tensor Probs => _probs ??= OnLastAxis(LastAxis.Softmax);
     /// <summary>log_softmax(theta), differentiable.</summary>
-    public Tensor LogProbs => _logProbs ??= OnLastAxis(t => t.log_softmax(-1));
+    public Tensor LogProbs => _logProbs ??= OnLastAxis(LastAxis.LogSoftmax);
     /// <summary>The sampled category index, the logits' shape without the category axis (long).</summary>
     public Tensor Index => Hard.argmax(_dim);
 

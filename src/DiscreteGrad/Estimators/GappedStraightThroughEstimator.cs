@@ -39,7 +39,7 @@ internal static class GappedStraightThroughEstimator
             shift = move - move2;
         }
         var m = logits + shift;
-        var p = tau == 1.0 ? m.softmax(-1) : (m / tau).softmax(-1);
+        var p = LastAxis.Softmax(tau == 1.0 ? m : m / tau);
         var value = d + (p - p.detach());
         return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);
     }

@@ -62,8 +62,8 @@ internal static class GumbelSoftmaxEstimator
         }
         bool shift = Guard.CheckFiniteLogits && CheckScores(logits, scores, g, beta, tau);
         Tensor y;
-        if (shift) y = ((scores - scores.detach().amax(new long[] { -1 }, keepdim: true)) / tau).softmax(-1);
-        else y = tau == 1.0 ? scores.softmax(-1) : (scores / tau).softmax(-1);
+        if (shift) y = LastAxis.Softmax((scores - scores.detach().amax(new long[] { -1 }, keepdim: true)) / tau);
+        else y = LastAxis.Softmax(tau == 1.0 ? scores : scores / tau);
         var d = OneHot.ArgmaxCore(scores.detach());
         var value = hard ? d + (y - y.detach()) : y;
         return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);

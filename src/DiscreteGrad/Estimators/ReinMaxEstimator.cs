@@ -41,8 +41,8 @@ internal sealed class ReinMaxFunction : torch.autograd.MultiTensorFunction<ReinM
         var logits = (Tensor)vars[0];
         var d = (Tensor)vars[1];
         var tau = (double)vars[2];
-        var pi0 = logits.softmax(-1);
-        var pTau = tau == 1.0 ? pi0 : (logits / tau).softmax(-1);
+        var pi0 = LastAxis.Softmax(logits);
+        var pTau = tau == 1.0 ? pi0 : LastAxis.Softmax(logits / tau);
         var pi1 = (d + pTau).mul_(0.5);
         ctx.save_for_backward(new List<Tensor> { pi0, pi1 });
         // An unused output gets a null gradient rather than zeros_like(output): TorchSharp would otherwise touch the output

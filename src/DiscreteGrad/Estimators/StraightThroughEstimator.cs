@@ -22,7 +22,7 @@ internal static class StraightThroughEstimator
         Guard.Temperature(tau, logits.dtype);
         using var scope = torch.NewDisposeScope();
         var d = Categorical.ResolveSample(logits, generator, sample);
-        var p = tau == 1.0 ? logits.softmax(-1) : (logits / tau).softmax(-1);
+        var p = LastAxis.Softmax(tau == 1.0 ? logits : logits / tau);
         var value = d + (p - p.detach());
         return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);
     }

@@ -21,8 +21,8 @@ internal static class ZgrEstimator
         Guard.CategoricalLogits(logits);
         using var scope = torch.NewDisposeScope();
         var d = Categorical.ResolveSample(logits, generator, sample);
-        var p = logits.softmax(-1);
-        var logPx = (d * logits.log_softmax(-1)).sum(-1, keepdim: true);
+        var p = LastAxis.Softmax(logits);
+        var logPx = (d * LastAxis.LogSoftmax(logits)).sum(-1, keepdim: true);
         var pd = p.detach();
         var value = d + 0.5 * (p - pd) + 0.5 * (d - pd) * (logPx - logPx.detach());
         return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits, scope.MoveToOuter(p));
