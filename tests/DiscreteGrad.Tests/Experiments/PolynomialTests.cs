@@ -398,22 +398,23 @@ public sealed class PolynomialTests : IDisposable
     /// below 60% of its start (see below for three exceptions) (the start is q = 1/2 everywhere; with the ramp half the coordinates must rise, half fall), and
     /// its training loss is f at hard samples (within f's range). REBAR and RELAX also train their control variate.
     /// (MuProp's residual term has no baseline and REBAR / RELAX start from an untrained control variate: with the constant
-    /// target, whose excess starts at only 0.05, they are slow, so the bound there is 95%.)
+    /// target, whose excess starts at only 0.05, they are slow, so there they run 240 steps and the bound is 90%.)
     /// </summary>
     [Theory]
     [MemberData(nameof(ScoreFunctionRuns))]
     public void Score_function_estimators_lower_the_exact_loss(PolynomialEstimator e, TargetVector vector)
     {
+        bool slow = vector == TargetVector.Constant && e is PolynomialEstimator.MuProp or PolynomialEstimator.Rebar or PolynomialEstimator.Relax;
         var config = new PolynomialConfig
         {
-            Estimator = e, TargetVector = vector, Power = 2.0, Seed = 3, Steps = 60, LogEvery = 30, LearningRate = 0.05, Dimension = 16, Batch = 16,
+            Estimator = e, TargetVector = vector, Power = 2.0, Seed = 3, Steps = slow ? 240 : 60, LogEvery = 30, LearningRate = 0.05, Dimension = 16, Batch = 16,
         };
         using var task = new PolynomialTask(config, torch.CPU);
         var control = task.Model.parameters().Skip(1).Select(p => p.detach().clone()).ToList();
         Assert.Equal(e is PolynomialEstimator.Rebar or PolynomialEstimator.Relax, control.Count > 0);
         var result = ExperimentRunner.Run(task, new RunnerOptions(Path.Combine(_dir, $"{e}-{vector}"), LogEvery: 30, CheckpointEvery: 0, WriteReport: false));
         var evals = result.Records.Where(r => r.Kind == "eval").ToList();
-        double bound = vector == TargetVector.Constant && e is PolynomialEstimator.MuProp or PolynomialEstimator.Rebar or PolynomialEstimator.Relax ? 0.95 : 0.6;
+        double bound = slow ? 0.9 : 0.6;
         Assert.True(evals[^1].Metrics["excess_loss"] < bound * evals[0].Metrics["excess_loss"],
             $"{e} {vector}: excess {evals[^1].Metrics["excess_loss"]} from {evals[0].Metrics["excess_loss"]}");
         double lo = config.Targets.Select(c => PolynomialObjective.Optimum(c, 2)).Min(), hi = config.Targets.Select(c => Math.Max(c * c, (1 - c) * (1 - c))).Max();
