@@ -107,6 +107,7 @@ public static class KSubsetDistribution
     {
         long r = rows.shape[0], n = rows.shape[1];
         var a = new Tensor[n + 1];
+        using var one = 1.0.ToScalar();                             // explicit alpha of add: see SampleRows
         var zero = torch.zeros(new[] { r, 1L }, dtype: rows.dtype, device: rows.device);
         a[0] = zero;
         for (int i = 1; i <= n; i++)
@@ -115,8 +116,8 @@ public static class KSubsetDistribution
             long w = prev.shape[1];                                  // min(i - 1, k) + 1
             var t = rows.narrow(1, i - 1, 1);                       // theta_i [R, 1]
             var parts = new List<Tensor>(3) { zero };
-            if (w > 1) parts.Add(torch.logaddexp(prev.narrow(1, 1, w - 1), prev.narrow(1, 0, w - 1) + t));
-            if (i <= k) parts.Add(prev.narrow(1, w - 1, 1) + t);    // j = i: all of the first i items chosen
+            if (w > 1) parts.Add(torch.logaddexp(prev.narrow(1, 1, w - 1), prev.narrow(1, 0, w - 1).add(t, one)));
+            if (i <= k) parts.Add(prev.narrow(1, w - 1, 1).add(t, one)); // j = i: all of the first i items chosen
             a[i] = torch.cat(parts, 1);
         }
         return a;
@@ -126,7 +127,8 @@ public static class KSubsetDistribution
     internal static Tensor RowMarginals(Tensor rows, int k)
     {
         long r = rows.shape[0], n = rows.shape[1];
-        if (k == n) return rows - rows + torch.ones_like(rows);    // every item chosen: mu = 1, Hessian 0 (kept in the graph)
+        using var one = 1.0.ToScalar();                             // explicit alpha of add: see SampleRows
+        if (k == n) return (rows - rows).add(torch.ones_like(rows), one);   // every item chosen: mu = 1, Hessian 0 (kept in the graph)
         var a = Tables(rows, k);
         var c = Tables(rows.flip(1), k);
         var logZ = a[n].narrow(1, k, 1);                            // [R, 1]
@@ -139,8 +141,8 @@ public static class KSubsetDistribution
         var suffix = Padded(c, 0).narrow(2, 0, k).flip(1, 2);      // [R, n, k]: C_{n-1-i}[k-1-j]
         var mask = Feasible(n, k, rows.device);                     // [n, k]: j <= i and k - 1 - j <= n - 1 - i
         using var negInf = double.NegativeInfinity.ToScalar();
-        var terms = (prefix + suffix).masked_fill(mask.logical_not(), negInf);
-        var log = torch.logsumexp(terms, 2) + rows - logZ;          // log mu_i [R, n]
+        var terms = prefix.add(suffix, one).masked_fill(mask.logical_not(), negInf);
+        var log = torch.logsumexp(terms, 2).add(rows, one) - logZ;   // log mu_i [R, n]
         return log.exp();
     }
 
@@ -183,7 +185,7 @@ public static class KSubsetDistribution
             var prev = padded[i - 1];
             var take = prev.gather(1, (left - one).clamp_min(zero));   // A_{i-1}[r - 1]
             var skip = prev.gather(1, left);                         // A_{i-1}[r] (-inf when r > i - 1: the item must be taken)
-            var logit = rows.narrow(1, i - 1, 1) + take - skip;
+            var logit = rows.narrow(1, i - 1, 1).add(take, one) - skip;
             var chosen = (u.narrow(1, i - 1, 1) < torch.sigmoid(logit)).logical_and(left.gt(zero));
             z.narrow(1, i - 1, 1).copy_(chosen);
             left = left - chosen.to(ScalarType.Int64);

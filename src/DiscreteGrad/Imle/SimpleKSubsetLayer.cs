@@ -83,12 +83,13 @@ public sealed class SimpleKSubsetLayer : nn.Module<Tensor, Tensor>
             var mu = KSubsetDistribution.Marginals(theta, k);
             // mu - sg(mu) is exactly 0, so the value stays z; its gradient is that of mu. Stacked: each sample's row carries
             // 1/S of it, so theta_b receives the mean of its S per-sample estimates.
-            if (layout == SampleLayout.Mean || samples == 1) output = output + (mu - mu.detach());
+            using var one = 1.0.ToScalar();                         // explicit alpha of add: see KSubsetDistribution.SampleRows
+            if (layout == SampleLayout.Mean || samples == 1) output = output.add(mu - mu.detach(), one);
             else
             {
                 var rep = PerturbAndMap.Repeat(mu, samples);
                 using var count = ((double)samples).ToScalar();    // explicit: see KSubsetDistribution.SampleRows
-                output = output + (rep - rep.detach()).div(count);
+                output = output.add((rep - rep.detach()).div(count), one);
             }
         }
         return scope.MoveToOuter(output);
