@@ -16,9 +16,11 @@ public static class SolverParallelism
 
     /// <summary>
     /// Upper bound on the worker threads of one batch: the innermost <see cref="Limit"/> scope's value on this logical
-    /// thread, else the number of cores. 1 disables parallelism.
+    /// thread, else libtorch's intra-op thread count (<c>torch.get_num_threads()</c>, which <c>--threads</c> of the
+    /// experiment runner sets), so that a run given N threads uses N for its tensors and its solvers alike. 1 disables
+    /// parallelism.
     /// </summary>
-    public static int MaxDegreeOfParallelism => Scope.Value?.MaxDegree ?? Environment.ProcessorCount;
+    public static int MaxDegreeOfParallelism => Scope.Value?.MaxDegree ?? Math.Max(1, torch.get_num_threads());
 
     /// <summary>Minimum estimated work (sum over instances of about n log n element operations) for a parallel batch:
     /// the innermost <see cref="Limit"/> scope's value, else 2^14.</summary>
