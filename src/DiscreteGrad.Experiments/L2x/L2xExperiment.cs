@@ -74,7 +74,7 @@ public sealed class L2xExperiment : Experiment<L2xConfig>
     protected override void WriteSection(IReadOnlyList<(L2xConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown)
     {
         if (cells.Count == 0) return;
-        markdown.AppendLine("## Setup").AppendLine().AppendLine(Setup(cells[0].Config)).AppendLine();
+        markdown.AppendLine("## Setup").AppendLine().AppendLine(Setup(cells[0].Config, cells.Select(x => x.Config.K).Distinct().Order().ToList())).AppendLine();
         markdown.AppendLine("Estimators of this grid:").AppendLine();
         foreach (var row in cells.GroupBy(x => x.Outcome.Cell.Group))
             markdown.AppendLine($"- **{row.Key}**: {L2xTask.Estimator(row.First().Config)}.");
@@ -83,17 +83,19 @@ public sealed class L2xExperiment : Experiment<L2xConfig>
             $"Test review {ExampleReview} explained by the first seed of each row (grey: the rationale; boxed: the selected tokens):");
     }
 
-    /// <summary>The paragraph that describes the data, the model and the evaluation of a configuration.</summary>
-    public static string Setup(L2xConfig c)
+    /// <summary>The paragraphs that describe the data, the model and the evaluation of a configuration, with the subset sizes
+    /// <paramref name="ks"/> of the grid (null: the configuration's own k).</summary>
+    public static string Setup(L2xConfig c, IReadOnlyList<int>? ks = null)
     {
         ArgumentNullException.ThrowIfNull(c);
+        string k = ks is { Count: > 0 } ? string.Join(", ", ks) : c.K.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return $"Data: synthetic beer reviews (`SyntheticBeerReviews`), {c.TrainReviews} training and {c.TestReviews} test reviews of {c.Length} " +
                $"tokens from data seed {c.DataSeed}; one sentence each for appearance, aroma and palate and a distractor sentence about taste, " +
                $"their sentiment words setting five rating levels, levels correlated {Inv(c.Correlation)} across aspects, filler sentences " +
                "to fill the review; the rationale of an aspect is its sentence.\n\n" +
                $"Model: {(c.Embeddings == L2xEmbeddings.Fixed ? "fixed random N(0, 1)" : "trainable")} embeddings of width {c.EmbeddingDim}; " +
-               $"convolutional selector ({c.Filters} filters, global and local branches) giving one logit per token; a {c.K}-subset " +
-               $"through the estimator ({c.Samples} sample{(c.Samples == 1 ? "" : "s")} per review); predictor MLP {c.EmbeddingDim}-{c.Hidden}-1 " +
+               $"convolutional selector ({c.Filters} filters, global and local branches) giving one logit per token; a k-subset " +
+               $"through the estimator (k = {k}; {c.Samples} sample{(c.Samples == 1 ? "" : "s")} per review, 2 for the score function); predictor MLP {c.EmbeddingDim}-{c.Hidden}-1 " +
                $"with a sigmoid on the mean of the selected embeddings; MSE on the rating of {c.Aspect.ToString().ToLowerInvariant()} in [0, 1]. " +
                $"Adam {Inv(c.LearningRate)}, batch {c.BatchSize}, {c.Steps} steps.\n\n" +
                $"Evaluation every {c.EvalEvery} steps on all test reviews with the MAP subset topk(theta) (no noise): test MSE, and subset " +

@@ -130,6 +130,7 @@ public sealed class L2xTests : IDisposable
         GridReport.Write(L2x, grid);
         string report = File.ReadAllText(Path.Combine(grid, "report.md"));
         Assert.Contains("## Setup", report);
+        Assert.Contains("a k-subset through the estimator (k = 5; 1 sample per review, 2 for the score function)", report);
         Assert.Contains("review-simple-k5-aroma.png", report);
         Assert.True(File.Exists(Path.Combine(grid, "test-mse.png")));
         Assert.True(File.Exists(Path.Combine(grid, "review-imle-forward-k5-aroma.png")));
