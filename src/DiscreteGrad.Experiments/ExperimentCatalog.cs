@@ -24,6 +24,7 @@ public static class ExperimentCatalog
         new ListOps.ListOpsReinMaxExperiment(),
         new Leaderboard.LeaderboardExperiment(),
         new Nri.NriExperiment(),
+        new L2x.L2xExperiment(),
     };
 
     /// <summary>The experiment called <paramref name="name"/>, or an error naming the known ones.</summary>

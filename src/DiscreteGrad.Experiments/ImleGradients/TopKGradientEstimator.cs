@@ -16,7 +16,6 @@ namespace DiscreteGrad.Experiments.ImleGradients;
 public sealed class TopKGradientEstimator
 {
     private readonly KSubsetFamily _family;
-    private readonly TensorTopKSolver _solver;
     private readonly ImleNoise _noise;
 
     /// <summary>Creates the estimator for the family's n and k.</summary>
@@ -25,7 +24,6 @@ public sealed class TopKGradientEstimator
     public TopKGradientEstimator(KSubsetFamily family, ImleNoise? noise = null)
     {
         _family = family ?? throw new ArgumentNullException(nameof(family));
-        _solver = new TensorTopKSolver(family.K);
         _noise = noise ?? ImleNoise.SumOfGamma(family.K);
     }
 
@@ -66,7 +64,7 @@ public sealed class TopKGradientEstimator
         Tensor loss;
         if (method == GradientMethod.ScoreFunctionPam)
         {
-            var sfe = Layer(method, samples, 0, null, () => new ScoreFunctionMap(_solver, _noise, 1.0, Math.Max(2, samples), false));
+            var sfe = Layer(method, samples, 0, null, () => (ScoreFunctionMap)TopKLayers.Create(method, _family.K, _noise, samples));
             sfe.Generator = generator;
             var z = sfe.Sample(th);
             var f = (z - bt).square().sum(1);
@@ -77,13 +75,13 @@ public sealed class TopKGradientEstimator
             Tensor z;
             if (method == GradientMethod.StraightThrough)
             {
-                var ste = Layer(method, samples, 0, null, () => new StraightThroughMapLayer(_solver, _noise, 1.0, samples));
+                var ste = Layer(method, samples, 0, null, () => (StraightThroughMapLayer)TopKLayers.Create(method, _family.K, _noise, samples));
                 ste.Generator = generator;
                 z = ste.forward(th);
             }
             else if (method == GradientMethod.Simple)
             {
-                var simple = Layer(method, samples, 0, null, () => new SimpleKSubsetLayer(_family.K, samples));
+                var simple = Layer(method, samples, 0, null, () => (SimpleKSubsetLayer)TopKLayers.Create(method, _family.K, _noise, samples));
                 simple.Generator = generator;
                 z = simple.forward(th);
             }
@@ -93,11 +91,8 @@ public sealed class TopKGradientEstimator
                 if (!fixedLambda && method is not (GradientMethod.AimleForward or GradientMethod.AimleCentral))
                     throw new ArgumentOutOfRangeException(nameof(method), method, null);
                 if (!fixedLambda && adaptive is null) throw new ArgumentNullException(nameof(adaptive), $"{method} needs an AdaptiveImleTarget.");
-                var imle = Layer(method, samples, fixedLambda ? lambda : 0, fixedLambda ? null : adaptive, () => new ImleLayer(_solver, new ImleOptions
-                {
-                    Noise = _noise, Samples = samples, Target = fixedLambda ? ImleTargetDistribution.Fixed(lambda) : adaptive!,
-                    Difference = method is GradientMethod.ImleCentral or GradientMethod.AimleCentral ? FiniteDifference.Central : FiniteDifference.Forward,
-                }));
+                var imle = Layer(method, samples, fixedLambda ? lambda : 0, fixedLambda ? null : adaptive,
+                    () => (ImleLayer)TopKLayers.Create(method, _family.K, _noise, samples, lambda, adaptive));
                 imle.Generator = generator;
                 z = imle.forward(th);
             }

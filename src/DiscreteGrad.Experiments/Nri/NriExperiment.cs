@@ -101,18 +101,9 @@ public sealed class NriExperiment : Experiment<NriConfig>
         foreach (var row in cells.GroupBy(x => x.Outcome.Cell.Group))
             markdown.AppendLine($"- **{row.Key}**: {NriTask.Estimator(row.First().Config)}.");
         markdown.AppendLine();
-        var withPictures = cells.Where(x => File.Exists(Path.Combine(x.Outcome.Directory, "graph.png"))).GroupBy(x => x.Outcome.Cell.Group).ToList();
-        if (withPictures.Count == 0) return;
-        markdown.AppendLine($"Test trajectory {ExampleTrajectory}: vertex tracks over the T frames (grey), the last frame's positions, the true " +
-                            "tree (thick grey) and the MAP tree of the first seed of each row (coloured; dashed where wrong):").AppendLine();
-        foreach (var row in withPictures)
-        {
-            var first = row.First();
-            string png = $"{report.AssetPrefix}graph-{NriMethods.Name(first.Config.Method)}-t{first.Config.Timesteps}.png";
-            File.Copy(Path.Combine(first.Outcome.Directory, "graph.png"), Path.Combine(report.AssetsDirectory, png), true);
-            markdown.AppendLine($"- {row.Key}: ![{row.Key}]({png})");
-        }
-        markdown.AppendLine();
+        AppendFirstPictures(cells, report, markdown, "graph.png", x => $"graph-{NriMethods.Name(x.Method)}-t{x.Timesteps}",
+            $"Test trajectory {ExampleTrajectory}: vertex tracks over the T frames (grey), the last frame's positions, the true " +
+            "tree (thick grey) and the MAP tree of the first seed of each row (coloured; dashed where wrong):");
     }
 
     /// <summary>The paragraphs that describe the data, the model and the evaluation of a configuration.</summary>

@@ -206,6 +206,31 @@ public abstract class Experiment<TConfig> : IExperiment where TConfig : class, n
         WriteSection(cells, report, markdown);
     }
 
+    /// <summary>
+    /// A picture per row of the report: the file <paramref name="file"/> (a PNG a cell wrote into its folder) of the first
+    /// cell of each row that has one, copied into the report's assets as prefix + <paramref name="assetStem"/>(config) +
+    /// ".png" and listed after <paramref name="intro"/>; nothing when no cell has the file.
+    /// </summary>
+    protected static void AppendFirstPictures(IReadOnlyList<(TConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown,
+        string file, Func<TConfig, string> assetStem, string intro)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(markdown);
+        ArgumentNullException.ThrowIfNull(assetStem);
+        var withPictures = cells.Where(x => File.Exists(Path.Combine(x.Outcome.Directory, file))).GroupBy(x => x.Outcome.Cell.Group).ToList();
+        if (withPictures.Count == 0) return;
+        markdown.AppendLine(intro).AppendLine();
+        foreach (var row in withPictures)
+        {
+            var first = row.First();
+            string png = $"{report.AssetPrefix}{assetStem(first.Config)}.png";
+            File.Copy(Path.Combine(first.Outcome.Directory, file), Path.Combine(report.AssetsDirectory, png), true);
+            markdown.AppendLine($"- {row.Key}: ![{row.Key}]({png})");
+        }
+        markdown.AppendLine();
+    }
+
     /// <summary>Invariant text of a number (for labels and report prose).</summary>
     protected static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
 }
