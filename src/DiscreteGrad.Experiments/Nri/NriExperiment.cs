@@ -128,10 +128,10 @@ public sealed class NriExperiment : Experiment<NriConfig>
                $"Model (NRI, Kipf et al. 2018): factor-graph MLP encoder and MLP decoder with {c.Hidden} hidden units; one logit per directed " +
                "edge, symmetrised (mean of both directions) to one logit per undirected edge; the latent is a spanning tree, fed to the decoder " +
                $"as two edge types (1 - z, z) on both directions; training rolls out {c.EffectivePredictionSteps} steps from frame 0. Loss per " +
-               $"trajectory: Gaussian NLL with variance {c.Variance} (sum over vertices, frames and coordinates of (x_hat - x)^2 / (2 variance), " +
+               $"trajectory: Gaussian NLL with variance {Inv(c.Variance)} (sum over vertices, frames and coordinates of (x_hat - x)^2 / (2 variance), " +
                "divided by n) + KL of the Gumbel-perturbed edge weights, Gumbel(theta, 1) to Gumbel(0, 1), sum of theta + exp(-theta) - 1 over " +
                "the directed edges divided by n (the references' KL for the tree latent, for every method); ELBO = -(NLL + KL). Adam lr " +
-               $"{c.LearningRate} (x{c.LrGamma} every {c.LrDecayEpochs} epochs), batch {c.BatchSize}, {c.Steps} steps.\n\n" +
+               $"{Inv(c.LearningRate)} (x{Inv(c.LrGamma)} every {c.LrDecayEpochs} epochs), batch {c.BatchSize}, {c.Steps} steps.\n\n" +
                $"Evaluation (eval mode, one-step predictions from every frame) on the first {c.ValidExamples} validation trajectories every " +
                $"{c.EvalEvery} steps and on the first {c.TestExamples} test trajectories after the last step, with two trees: a sample " +
                "Kruskal(theta + G), G ~ Gumbel(0, 1) (how the SST reference evaluates, and its edge metric), and the MAP tree Kruskal(theta) " +
