@@ -67,6 +67,9 @@ public static class Check
                 EstimatorKind.ReinMax => discrete.functional.reinmax(w3.Logits, o.Tau, generator: w3.Generator).y_hard,
                 EstimatorKind.GappedStraightThrough => discrete.functional.gapped_straight_through(w3.Logits, o.Tau, o.Gap, generator: w3.Generator),
                 EstimatorKind.GumbelRao => discrete.functional.gumbel_rao(w3.Logits, o.Tau, o.GumbelRaoK, generator: w3.Generator),
+                EstimatorKind.Zgr => discrete.functional.zgr(w3.Logits, generator: w3.Generator),
+                EstimatorKind.DecoupledStraightThroughGumbel => discrete.functional.decoupled_gumbel_softmax(w3.Logits, o.TauForward, o.Tau, true, beta: o.Beta, generator: w3.Generator),
+                EstimatorKind.DecoupledGumbelSoftmax => discrete.functional.decoupled_gumbel_softmax(w3.Logits, o.TauForward, o.Tau, false, beta: o.Beta, generator: w3.Generator),
                 _ => throw new InvalidOperationException(),
             };
             (f * w3.W).sum().backward();

@@ -18,18 +18,24 @@ public interface IStepper : IDisposable
 
 /// <summary>
 /// A training step of the categorical MNIST-VAE 10 x 30 (DiscreteGrad.Experiments.Vae: encoder 784-512-256-300, decoder
-/// mirrored, BCE + KL to the uniform prior, the estimator's <see cref="VaeObjective"/>), batch 100, Adam 1e-3, on a fixed
-/// batch x ~ U(0, 1) (the time does not depend on the pixel values).
+/// mirrored, BCE + KL to the uniform prior, the estimator's <see cref="VaeObjective"/>), batch 100, Adam 1e-3 (by default
+/// DiscreteGrad.Optim.Adam, as the VAE task), on a fixed batch x ~ U(0, 1) (the time does not depend on the pixel values).
 /// </summary>
 public sealed class VaeStepper : IStepper
 {
     private readonly CategoricalVae _vae;
     private readonly VaeObjective _objective;
     private readonly VaeWithObjective _both;
-    private readonly torch.optim.Optimizer _opt;
+    private readonly torch.optim.Optimizer? _opt;
+    private readonly TorchSharp.Modules.Parameter[] _parameters;
+    private readonly bool _forwardOnly, _updateOnly;
     private readonly Tensor _x;
 
-    public VaeStepper(VaeEstimator estimator, int gumbelRaoK = 100, int batch = 100)
+    /// <param name="optimizer">The update after backward (<see cref="StepOptimizer.None"/>: none, gradients released).</param>
+    /// <param name="forwardOnly">Only the forward pass, under no_grad (no backward, no update).</param>
+    /// <param name="updateOnly">Only the optimiser's step, on the gradients of one backward made here (kept, not zeroed).</param>
+    public VaeStepper(VaeEstimator estimator, int gumbelRaoK = 100, int batch = 100, StepOptimizer optimizer = StepOptimizer.Adam,
+        bool forwardOnly = false, bool updateOnly = false)
     {
         torch.manual_seed(1);
         var gen = new Generator(1);
@@ -37,20 +43,45 @@ public sealed class VaeStepper : IStepper
         _vae = new CategoricalVae(10, 30);
         _objective = new VaeObjective(config, gen);
         _both = new VaeWithObjective(_vae, _objective);
-        _opt = torch.optim.Adam(_both.parameters(), 1e-3);
+        _parameters = _both.parameters().ToArray();
+        _opt = optimizer switch
+        {
+            StepOptimizer.Adam => new DiscreteGrad.Optim.Adam(_parameters, 1e-3),
+            StepOptimizer.TorchSharpAdam => torch.optim.Adam(_parameters, 1e-3),
+            StepOptimizer.Sgd => torch.optim.SGD(_parameters, 1e-3),
+            _ => null,
+        };
+        _forwardOnly = forwardOnly;
+        _updateOnly = updateOnly;
         _x = torch.rand(new long[] { batch, CategoricalVae.Pixels }, generator: gen);
+        if (updateOnly)
+            using (torch.NewDisposeScope())
+                _objective.Loss(_vae, _x).Loss.backward();
     }
 
     public void Step()
     {
         using var scope = torch.NewDisposeScope();
-        _opt.zero_grad();
+        if (_updateOnly)
+        {
+            _opt!.step();
+            return;
+        }
+        if (_forwardOnly)
+        {
+            using var _ = torch.no_grad();
+            _objective.Loss(_vae, _x);
+            return;
+        }
+        if (_opt is null)
+            foreach (var p in _parameters) p.grad = null;
+        else _opt.zero_grad();
         var l = _objective.Loss(_vae, _x);
         l.Loss.backward();
-        _opt.step();
+        _opt?.step();
     }
 
-    public void Dispose() { _opt.Dispose(); _both.Dispose(); _x.Dispose(); }
+    public void Dispose() { _opt?.Dispose(); _both.Dispose(); _x.Dispose(); }
 }
 
 /// <summary>
@@ -238,66 +269,113 @@ public static class EfficiencyBench
         if (pythonRounds > 0) RunPython(threads, pythonRounds, pythonSteps);
     }
 
-    /// <summary>Our STGS VAE step against the PyTorch peer, interleaved round by round; both single process, same threads.</summary>
-    private static void RunPython(int threads, int rounds, int steps)
+    /// <summary>The BLAS libraries a process has mapped (from /proc/PID/maps) and whether one is the reference (netlib) BLAS.</summary>
+    public sealed record MappedBlas(IReadOnlyList<string> Paths, string Name, bool Reference);
+
+    /// <summary>Classifies the BLAS libraries process <paramref name="pid"/> has mapped: OpenBLAS (any path with "openblas",
+    /// as Debian's openblas-pthread/libblas.so.3), MKL, BLIS, or the reference BLAS (Debian's blas/libblas.so.3).</summary>
+    public static MappedBlas ReadMappedBlas(int pid)
     {
+        var paths = File.ReadLines($"/proc/{pid}/maps")
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length >= 6 && f[5].StartsWith('/'))
+            .Select(f => f[5])
+            .Where(p =>
+            {
+                string name = Path.GetFileName(p);
+                return name.Contains("blas", StringComparison.OrdinalIgnoreCase) || name.StartsWith("libmkl", StringComparison.Ordinal) || name.StartsWith("libblis", StringComparison.Ordinal);
+            })
+            .Distinct().OrderBy(p => p, StringComparer.Ordinal).ToList();
+        bool Has(string s) => paths.Any(p => p.Contains(s, StringComparison.OrdinalIgnoreCase));
+        if (Has("openblas")) return new MappedBlas(paths, "OpenBLAS", false);
+        if (Has("libmkl")) return new MappedBlas(paths, "MKL", false);
+        if (Has("blis")) return new MappedBlas(paths, "BLIS", false);
+        if (paths.Any(p => p.Contains("/blas/libblas", StringComparison.Ordinal) || Path.GetFileName(p).StartsWith("libblas", StringComparison.Ordinal)))
+            return new MappedBlas(paths, "reference BLAS (netlib)", true);
+        return new MappedBlas(paths, "none mapped", false);
+    }
+
+    /// <summary>
+    /// Our STGS VAE step against the PyTorch peer at <paramref name="threads"/> threads on both sides (torch.set_num_threads
+    /// here; torch.set_num_threads and OPENBLAS_NUM_THREADS / OMP_NUM_THREADS in the child), interleaved round by round; wall
+    /// and CPU time of each. Refuses (prints why, compares nothing) when the child mapped the reference BLAS.
+    /// </summary>
+    public static void RunPython(int threads, int rounds, int steps, StepOptimizer optimizer = StepOptimizer.Adam)
+    {
+        string t = threads.ToString(CultureInfo.InvariantCulture);
         var psi = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { PythonScript, "--estimator", "stgs", "--threads", threads.ToString(CultureInfo.InvariantCulture), "--batch", "100" })
+        foreach (var a in new[] { PythonScript, "--estimator", "stgs", "--threads", t, "--batch", "100" })
             psi.ArgumentList.Add(a);
+        psi.Environment["OPENBLAS_NUM_THREADS"] = t;
+        psi.Environment["OMP_NUM_THREADS"] = t;
         using var p = Process.Start(psi)!;
         string ready = p.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{PythonScript} did not start");
-        using var ours = new VaeStepper(VaeEstimator.StraightThroughGumbel);
-        for (int i = 0; i < 20; i++) ours.Step();
-        var oursS = new List<double>();
-        var pyS = new List<double>();
-        var ratios = new List<double>();
-        var oursWall = new List<double>();
-        var pyWall = new List<double>();
-        var wallRatios = new List<double>();
-        var proc = Process.GetCurrentProcess();
-        for (int r = 0; r < rounds; r++)
+        var blas = ReadMappedBlas(p.Id);
+        var ownBlas = ReadMappedBlas(Environment.ProcessId);
+        string ownBlasName = ownBlas.Paths.Count == 0 ? "libtorch_cpu's own (MKL, statically linked)" : $"{ownBlas.Name}: {string.Join(", ", ownBlas.Paths)}";
+        Console.WriteLine($"### MNIST-VAE 10x30 STGS step, {threads} thread(s) each: DiscreteGrad (TorchSharp) vs PyTorch peer ({PythonScript}, {ready})");
+        Console.WriteLine($"peer BLAS: {blas.Name} ({(blas.Paths.Count == 0 ? "no BLAS library mapped" : string.Join(", ", blas.Paths))}); ours: {ownBlasName}");
+        if (blas.Reference)
         {
-            double py = 0, us = 0, pyW = 0, usW = 0;
-            for (int half = 0; half < 2; half++)
-            {
-                if ((half + r) % 2 == 0)
-                {
-                    proc.Refresh();
-                    var c0 = proc.TotalProcessorTime;
-                    var sw = Stopwatch.StartNew();
-                    for (int i = 0; i < steps; i++) ours.Step();
-                    usW = sw.Elapsed.TotalSeconds;
-                    proc.Refresh();
-                    us = (proc.TotalProcessorTime - c0).TotalSeconds;
-                }
-                else
-                {
-                    p.StandardInput.WriteLine(steps.ToString(CultureInfo.InvariantCulture));
-                    p.StandardInput.Flush();
-                    var parts = p.StandardOutput.ReadLine()!.Split(' ');
-                    pyW = double.Parse(parts[0], CultureInfo.InvariantCulture);
-                    py = double.Parse(parts[1], CultureInfo.InvariantCulture);
-                }
-            }
-            oursS.Add(steps / us);
-            pyS.Add(steps / py);
-            ratios.Add(py / us);
-            oursWall.Add(steps / usW);
-            pyWall.Add(steps / pyW);
-            wallRatios.Add(pyW / usW);
+            Console.WriteLine($"REFUSED: the peer loaded the reference BLAS, which would flatter us; install an optimised one (e.g. Debian's libopenblas0-pthread) and select it (update-alternatives --config libblas.so.3-x86_64-linux-gnu). No comparison at {threads} thread(s).");
+            Console.WriteLine();
+            p.StandardInput.WriteLine();
+            p.WaitForExit();
+            return;
         }
-        p.StandardInput.WriteLine();
-        p.WaitForExit();
-        Console.WriteLine($"### MNIST-VAE 10x30 STGS step: DiscreteGrad (TorchSharp) vs PyTorch peer ({PythonScript}, {ready}), " +
-                          $"{rounds} interleaved rounds of {steps} steps, {threads} thread(s) each");
-        Console.WriteLine("| implementation | steps per CPU second (median) | min | max | steps per wall second (median, loaded machine) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        Console.WriteLine($"| DiscreteGrad (C#, TorchSharp 0.107, libtorch 2.10) | {Interleaved.Median(oursS):F1} | {oursS.Min():F1} | {oursS.Max():F1} | {Interleaved.Median(oursWall):F1} |");
-        Console.WriteLine($"| PyTorch peer (Python, torch 1.13) | {Interleaved.Median(pyS):F1} | {pyS.Min():F1} | {pyS.Max():F1} | {Interleaved.Median(pyWall):F1} |");
-        Console.WriteLine();
-        Console.WriteLine($"ratio DiscreteGrad / PyTorch, steps per CPU second (median of per-round ratios): {Interleaved.Median(ratios):F2} " +
-                          $"(rounds: {string.Join(", ", ratios.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}); " +
-                          $"per wall second: {Interleaved.Median(wallRatios):F2}");
-        Console.WriteLine();
+        int savedThreads = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try
+        {
+            using var ours = new VaeStepper(VaeEstimator.StraightThroughGumbel, optimizer: optimizer);
+            for (int i = 0; i < 20; i++) ours.Step();
+            var usWall = new List<double>();
+            var usCpu = new List<double>();
+            var pyWall = new List<double>();
+            var pyCpu = new List<double>();
+            var proc = Process.GetCurrentProcess();
+            for (int r = 0; r < rounds; r++)
+                for (int half = 0; half < 2; half++)
+                {
+                    if ((half + r) % 2 == 0)
+                    {
+                        proc.Refresh();
+                        var c0 = proc.TotalProcessorTime;
+                        var sw = Stopwatch.StartNew();
+                        for (int i = 0; i < steps; i++) ours.Step();
+                        usWall.Add(sw.Elapsed.TotalSeconds);
+                        proc.Refresh();
+                        usCpu.Add((proc.TotalProcessorTime - c0).TotalSeconds);
+                    }
+                    else
+                    {
+                        p.StandardInput.WriteLine(steps.ToString(CultureInfo.InvariantCulture));
+                        p.StandardInput.Flush();
+                        var parts = p.StandardOutput.ReadLine()!.Split(' ');
+                        pyWall.Add(double.Parse(parts[0], CultureInfo.InvariantCulture));
+                        pyCpu.Add(double.Parse(parts[1], CultureInfo.InvariantCulture));
+                    }
+                }
+            var wallRatios = Enumerable.Range(0, rounds).Select(r => pyWall[r] / usWall[r]).ToList();
+            var cpuRatios = Enumerable.Range(0, rounds).Select(r => pyCpu[r] / usCpu[r]).ToList();
+            static string Rate(List<double> secs, int n) =>
+                $"{Interleaved.Median(secs.Select(x => n / x)):F1} | {secs.Select(x => n / x).Min():F1}-{secs.Select(x => n / x).Max():F1}";
+            Console.WriteLine($"{rounds} interleaved rounds of {steps} steps (order alternating); load {File.ReadAllText("/proc/loadavg").Trim()}");
+            Console.WriteLine("| implementation | steps per wall second (median) | range | CPU ms per step (median, all threads) | steps per CPU second (median) |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
+            Console.WriteLine($"| DiscreteGrad (C#, TorchSharp 0.107, libtorch 2.10), {optimizer} | {Rate(usWall, steps)} | {Interleaved.Median(usCpu) * 1000 / steps:F2} | {Interleaved.Median(usCpu.Select(x => steps / x)):F1} |");
+            Console.WriteLine($"| PyTorch peer ({ready.Replace("ready ", "", StringComparison.Ordinal)}, {blas.Name}) | {Rate(pyWall, steps)} | {Interleaved.Median(pyCpu) * 1000 / steps:F2} | {Interleaved.Median(pyCpu.Select(x => steps / x)):F1} |");
+            Console.WriteLine();
+            Console.WriteLine($"ratio DiscreteGrad / PyTorch at {threads} thread(s): steps per wall second {Interleaved.Median(wallRatios):F2} " +
+                              $"(rounds: {string.Join(", ", wallRatios.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}); " +
+                              $"steps per CPU second {Interleaved.Median(cpuRatios):F2} (target: wall ratio >= 1.5)");
+            Console.WriteLine();
+        }
+        finally
+        {
+            torch.set_num_threads(savedThreads);
+            p.StandardInput.WriteLine();
+            p.WaitForExit();
+        }
     }
 }

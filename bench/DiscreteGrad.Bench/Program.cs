@@ -12,6 +12,13 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
 if (args.Length > 0 && args[0] == "mem-child") return Memory.Child(args[1..]);
 if (args.Length > 0 && args[0] == "eff-child") return EfficiencyBench.Child(args[1..]);
+if (args.Length > 0 && args[0] == "vae-rss")
+{
+    VaeStepBench.Rss(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3], args[4],
+        args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 100, args.Length > 6 ? args[6] : "task");
+    return 0;
+}
+if (args.Length > 0 && args[0] == "vae-step-loop") { VaeStepBench.Loop(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args.Length > 3 ? args[3] : "default"); return 0; }
 if (args.Length > 0 && args[0] == "listops-child") return ListOpsBench.Child(args[1..]);
 if (args.Length > 0 && args[0] == "listops-train-child") return ListOpsTrainBench.Child(args[1..]);
 
@@ -29,8 +36,11 @@ switch (opts.Command)
     case "mem": RunMem(opts); break;
     case "grk": RunGrk(opts); break;
     case "check": Check.Run(); break;
+    case "estimator-speed": EstimatorSpeedBench.Run(opts.Rounds, opts.BatchMs); break;
     case "solvers": SolverBench.Run(); break;
+    case "imle": SolverBench.RunImle(opts.Rounds, opts.BatchMs); break;
     case "efficiency": EfficiencyBench.Run(opts.Threads, opts.Rounds, opts.BatchMs, opts.MemSteps, opts.PythonRounds, opts.PythonSteps); break;
+    case "vae-step": VaeStepBench.Run(opts.Rounds, opts.BatchMs, opts.PythonRounds, opts.PythonSteps, opts.PythonThreads, opts.Parts, opts.HeapSteps); break;
     case "listops": ListOpsBench.Run(opts.Threads, opts.ListOpsSteps); break;
     case "listops-train": ListOpsTrainBench.Run(opts.Threads, opts.ListOpsTrainSteps, opts.ListOpsEval); break;
     case "all":
@@ -177,9 +187,9 @@ static void PrintTime(Shape shape, List<Interleaved.Result> results)
 internal sealed class Options
 {
     public const string Usage =
-        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|efficiency|listops> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
+        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|imle|efficiency|estimator-speed|vae-step|listops|listops-train> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
-        "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [--python-rounds R] [--python-steps N]\n" +
+        "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [--python-rounds R] [--python-steps N] [--python-threads 1,2] [--parts 0|1] [--heap-steps N]\n" +
         "       [--listops-steps N] [--listops-train-steps N] [--listops-eval DEV,TEST[,EXTRAPOLATION]]\n" +
         "       [-- <BenchmarkDotNet args>]";
 
@@ -202,6 +212,12 @@ internal sealed class Options
     /// <summary>efficiency: interleaved rounds against the PyTorch peer (0: skip it) and VAE steps per round.</summary>
     public int PythonRounds = 7;
     public int PythonSteps = 20;
+    /// <summary>vae-step: thread counts of the comparisons with the PyTorch peer (both sides at each).</summary>
+    public string PythonThreads = "1,2";
+    /// <summary>vae-step: also time the forward's pieces alone.</summary>
+    public bool Parts;
+    /// <summary>vae-step: steps per child of the malloc-policy comparison (0 skips it).</summary>
+    public int HeapSteps = 300;
     /// <summary>listops: timed steps per configuration (after one warm-up).</summary>
     public int ListOpsSteps = 3;
     /// <summary>listops-train: steps of epoch 0 per configuration.</summary>
@@ -233,6 +249,9 @@ internal sealed class Options
                 case "--bdn-iteration-ms": o.BdnIterationMs = int.Parse(v); break;
                 case "--python-rounds": o.PythonRounds = int.Parse(v); break;
                 case "--python-steps": o.PythonSteps = int.Parse(v); break;
+                case "--python-threads": o.PythonThreads = v; break;
+                case "--parts": o.Parts = v == "1" || v == "true"; break;
+                case "--heap-steps": o.HeapSteps = int.Parse(v); break;
                 case "--listops-steps": o.ListOpsSteps = int.Parse(v); break;
                 case "--listops-train-steps": o.ListOpsTrainSteps = int.Parse(v); break;
                 case "--listops-eval": o.ListOpsEval = v; break;

@@ -11,7 +11,8 @@ namespace DiscreteGrad.Bench;
 /// <summary>
 /// `solvers` command: throughput of the CPU MAP solvers (grid Dijkstra, top-k) single-thread and on all cores
 /// (<see cref="SolverParallelism.MaxDegreeOfParallelism"/>), a plain-Python heapq Dijkstra reference run as a child
-/// process, and the overhead of <see cref="ImleLayer"/> forward + backward over the two bare solver calls it makes.
+/// process; `imle` command: the I-MLE noise samplers before / after and the overhead of <see cref="ImleLayer"/> forward +
+/// backward over the two bare solver calls it makes (<see cref="RunImle"/>).
 /// Every figure is the median of <see cref="Repeats"/> timed repeats after one warm-up call.
 /// </summary>
 public static class SolverBench
@@ -29,7 +30,6 @@ public static class SolverBench
         Console.WriteLine();
         RunGrid(cores);
         RunTopK(cores);
-        RunOverhead();
     }
 
     private static void RunGrid(int cores)
@@ -109,54 +109,116 @@ public static class SolverBench
         Console.WriteLine();
     }
 
-    private static void RunOverhead()
+    /// <summary>The I-MLE cases of the `imle` command: the solver, the shape of theta and the k of the Sum-of-Gamma noise.</summary>
+    private static readonly (string Name, Func<IMapSolver> Solver, long[] Shape, double K, bool Minimise)[] ImleCases =
+    [
+        ("top-k, k-subset VAE", () => new TopKSolver(10), [2000, 20], 10, false),
+        ("top-k, L2X", () => new TopKSolver(10), [100, 350], 10, false),
+        ("grid path N = 12 (minimise)", () => new GridShortestPathSolver(), [GridBatch, 12, 12], 12, true),
+        ("grid path N = 30 (minimise)", () => new GridShortestPathSolver(), [GridBatch, 30, 30], 30, true),
+    ];
+
+    /// <summary>
+    /// `imle` command: every figure of the I-MLE speed targets in one run, on one thread, with
+    /// <see cref="EfficiencyBench.TimeInterleaved"/> (each round runs a batch of every variant in turn, rotating the order;
+    /// the ratio of CPU times, which time given to other processes does not inflate, is taken within a round and its median
+    /// over rounds printed, with the median wall times). Each variant first runs for >= 300 ms, so that tiered JIT has
+    /// compiled its loops. (1) One draw of the noise: the managed Sum-of-Gamma sampler against libtorch's
+    /// (<see cref="SumOfGammaNoise.ReferenceSample"/>, the sampler before), and the managed Gumbel sampler against
+    /// <see cref="Sampling.Gumbel.Sample"/> (before). (2) <see cref="ImleLayer"/> forward + backward (S = 1, forward
+    /// difference, lambda = 10, backward with upstream gradient u) against the two bare solver calls it makes, on the same
+    /// inputs (theta + eps and theta + eps -/+ lambda u).
+    /// </summary>
+    public static void RunImle(int rounds, double batchMs)
     {
-        Console.WriteLine("### I-MLE wrapper overhead (ImleLayer forward + backward, Sum-of-Gamma noise, S = 1, forward difference, lambda = 10; single thread)");
-        Console.WriteLine("bare = the two solver calls the layer makes (forward sample, backward perturbed MAP) on inputs of the same shape");
-        Console.WriteLine();
-        Console.WriteLine("noise draw = one draw of the layer's noise alone (the layer draws it once per forward pass and reuses it in backward)");
-        Console.WriteLine();
-        Console.WriteLine("| case | shape | ImleLayer fwd + bwd (ms) | 2 bare solver calls (ms) | ratio | noise draw (ms) | ratio without the noise draw |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         using var serial = SolverParallelism.Limit(1);
-        Overhead("top-k, k-subset VAE", new TopKSolver(10), new long[] { 2000, 20 }, ImleNoise.SumOfGamma(10), false);
-        Overhead("top-k, L2X", new TopKSolver(10), new long[] { 100, 350 }, ImleNoise.SumOfGamma(10), false);
-        Overhead("grid path N = 12 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.SumOfGamma(12), true, positive: true);
-        Overhead("grid path N = 30 (minimise)", new GridShortestPathSolver(), new long[] { GridBatch, 30, 30 }, ImleNoise.SumOfGamma(30), true, positive: true);
-        Overhead("grid path N = 12, Gumbel noise", new GridShortestPathSolver(), new long[] { GridBatch, 12, 12 }, ImleNoise.Gumbel, true, positive: true);
+        Console.WriteLine($"## I-MLE noise and layer (one thread; interleaved, {rounds} rounds of ~{batchMs} ms-of-CPU batches)");
+        Console.WriteLine();
+        Console.WriteLine("### One noise draw of theta's shape: before (libtorch) / after (managed)");
+        Console.WriteLine();
+        Console.WriteLine("Speed-up: median over rounds of CPU time before / after in the same round. Times: medians of the wall time per draw.");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | k | Sum-of-Gamma before (ms) | after (ms) | speed-up | Gumbel before (ms) | after (ms) | speed-up |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var c in ImleCases)
+        {
+            var sog = new SumOfGammaNoise(c.K);
+            var gen = new Generator(13);
+            var g = Timed(rounds, batchMs, ("after", () => sog.Sample(c.Shape, gen).Dispose()), ("before", () => sog.ReferenceSample(c.Shape, gen).Dispose()));
+            var u = Timed(rounds, batchMs, ("after", () => ImleNoise.Gumbel.Sample(c.Shape, gen).Dispose()), ("before", () => Sampling.Gumbel.Sample(c.Shape, 1.0, gen).Dispose()));
+            Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {c.K} | {g[1].WallMs:F3} | {g[0].WallMs:F3} | {g[1].CpuRatio:F1} " +
+                $"| {u[1].WallMs:F3} | {u[0].WallMs:F3} | {u[1].CpuRatio:F1} |");
+        }
+        Console.WriteLine();
+        Console.WriteLine("### ImleLayer forward + backward / the two bare solver calls it makes (same inputs)");
+        Console.WriteLine();
+        Console.WriteLine("Ratio: median over rounds of CPU time layer / bare calls in the same round. Times: medians of the wall time per call.");
+        Console.WriteLine();
+        Console.WriteLine("| case | shape | noise | 2 bare solver calls (ms) | layer fwd + bwd (ms) | ratio | noise draw alone (ms) |");
+        Console.WriteLine("|---|---|---|---:|---:|---:|---:|");
+        foreach (var c in ImleCases)
+            foreach (var noise in new[] { ImleNoise.SumOfGamma(c.K), ImleNoise.Gumbel })
+            {
+                var step = new LayerStep(c.Solver(), c.Shape, noise, c.Minimise);
+                var gen = new Generator(17);
+                var r = Timed(rounds, batchMs, ("bare", step.Bare), ("layer", step.Step), ("noise", () => noise.Sample(c.Shape, gen).Dispose()));
+                string name = noise is SumOfGammaNoise ? "Sum-of-Gamma" : "Gumbel";
+                Console.WriteLine($"| {c.Name} | [{string.Join(", ", c.Shape)}] | {name} | {r[0].WallMs:F3} | {r[1].WallMs:F3} | {r[1].CpuRatio:F2} | {r[2].WallMs:F3} |");
+            }
         Console.WriteLine();
     }
 
-    private static void Overhead(string name, IMapSolver solver, long[] shape, ImleNoise noise, bool minimise, bool positive = false)
+    /// <summary><see cref="EfficiencyBench.TimeInterleaved"/> after >= 300 ms of each variant (JIT warm-up).</summary>
+    private static List<EfficiencyBench.StepTime> Timed(int rounds, double batchMs, params (string Label, Action Step)[] items)
     {
-        var gen = new Generator(7);
-        // Grid costs must stay >= 0 after the noise and the backward step: offset them well above the noise range.
-        using var theta0 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-        // Grid: a non-negative upstream gradient keeps the backward costs theta + lambda dz >= 0 (the layer minimises).
-        using var upstream = positive ? torch.rand(shape, generator: gen) : torch.randn(shape, generator: gen);
-        using var theta = theta0.detach().requires_grad_(true);
-        var layer = new ImleLayer(solver, new ImleOptions
+        foreach (var (_, step) in items)
         {
-            Noise = noise, Samples = 1, Target = ImleTargetDistribution.Fixed(10.0), Minimise = minimise,
-        }, new Generator(11));
-        void Step()
+            var warm = Stopwatch.StartNew();
+            do step(); while (warm.Elapsed.TotalMilliseconds < 300);
+        }
+        return EfficiencyBench.TimeInterleaved(items, rounds, batchMs);
+    }
+
+    /// <summary>One step of an <see cref="ImleLayer"/> (forward, backward with upstream gradient u) and the two
+    /// bare solver calls it makes, on the same inputs: theta + eps and theta + eps - lambda u (maximising) or + lambda u
+    /// (minimising), eps one draw of the layer's noise.</summary>
+    private sealed class LayerStep
+    {
+        private const double Lambda = 10.0;
+        private readonly IMapSolver _solver;
+        private readonly ImleLayer _layer;
+        private readonly Tensor _theta, _upstream, _b1, _b2;
+
+        public LayerStep(IMapSolver solver, long[] shape, ImleNoise noise, bool minimise)
+        {
+            _solver = solver;
+            var gen = new Generator(7);
+            // Grid costs must stay >= 0 after the noise and the backward step: offset them well above the noise range, and
+            // a non-negative upstream gradient keeps the backward costs theta + lambda u >= 0 (the layer minimises).
+            using var theta0 = minimise ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
+            _upstream = minimise ? torch.rand(shape, generator: gen) : torch.randn(shape, generator: gen);
+            _theta = theta0.detach().requires_grad_(true);
+            _b1 = theta0 + noise.Sample(shape, new Generator(11));
+            _b2 = torch.add(_b1, _upstream, alpha: minimise ? Lambda : -Lambda);
+            _layer = new ImleLayer(solver, new ImleOptions
+            {
+                Noise = noise, Samples = 1, Target = ImleTargetDistribution.Fixed(Lambda), Minimise = minimise,
+            }, new Generator(11));
+        }
+
+        public void Step()
         {
             using var scope = torch.NewDisposeScope();
-            theta.grad?.zero_();
-            var z = layer.forward(theta);
-            (z * upstream).sum().backward();
+            _theta.grad?.zero_();
+            // Backward with upstream gradient u (the gradient of the loss <z, u>), without loss operations of its own.
+            _layer.forward(_theta).backward(new[] { _upstream });
         }
-        using var b1 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-        using var b2 = positive ? torch.rand(shape, generator: gen) + 20.0 : torch.randn(shape, generator: gen);
-        void Bare()
+
+        public void Bare()
         {
-            solver.Solve(b1).Dispose();
-            solver.Solve(b2).Dispose();
+            _solver.Solve(_b1).Dispose();
+            _solver.Solve(_b2).Dispose();
         }
-        var noiseGen = new Generator(13);
-        double imle = MedianSeconds(Step) * 1000, bare = MedianSeconds(Bare) * 1000;
-        double draw = MedianSeconds(() => noise.Sample(shape, noiseGen).Dispose()) * 1000;
-        Console.WriteLine($"| {name} | [{string.Join(", ", shape)}] | {imle:F2} | {bare:F2} | {imle / bare:F2} | {draw:F2} | {(imle - draw) / bare:F2} |");
     }
 
     private static double Throughput(Action solve, int items, int degree)

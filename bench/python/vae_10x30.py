@@ -7,7 +7,10 @@ softmax(theta + g), tau = 1). A fixed batch x ~ U(0, 1) [B, 784] (timing does no
 
 Protocol (so the caller can interleave rounds with its own timing): after warm-up it prints "ready", then for each line
 "N" read from stdin it runs N training steps and prints the elapsed wall and CPU seconds of the N steps
-(time.perf_counter and time.process_time); an empty line or EOF ends it.
+(time.perf_counter and time.process_time, the latter over all threads of the process); an empty line or EOF ends it.
+Threads: --threads sets torch.set_num_threads; the caller also sets OPENBLAS_NUM_THREADS and OMP_NUM_THREADS in this
+process's environment (they must be set before the BLAS library loads), and reads which BLAS it mapped from
+/proc/PID/maps.
 """
 import argparse
 import sys

@@ -13,6 +13,9 @@ public static class EstimatorNames
         ("grmck", EstimatorKind.GumbelRao, "GR-MCK"),
         ("reinmax", EstimatorKind.ReinMax, "ReinMax"),
         ("gs", EstimatorKind.GumbelSoftmax, "Gumbel-softmax"),
+        ("zgr", EstimatorKind.Zgr, "ZGR"),
+        ("dstgs", EstimatorKind.DecoupledStraightThroughGumbel, "decoupled STGS"),
+        ("dgs", EstimatorKind.DecoupledGumbelSoftmax, "decoupled GS"),
     };
 
     /// <summary>The five estimators of the ReinMax paper's comparisons, in the order used in reports: ST, STGS, GST-1.0, GR-MCK, ReinMax.</summary>
@@ -22,7 +25,7 @@ public static class EstimatorNames
         EstimatorKind.GumbelRao, EstimatorKind.ReinMax,
     };
 
-    /// <summary>Every accepted short name, e.g. "st", "stgs", "gst", "grmck", "reinmax", "gs".</summary>
+    /// <summary>Every accepted short name: "st", "stgs", "gst", "grmck", "reinmax", "gs", "zgr", "dstgs", "dgs".</summary>
     public static IReadOnlyList<string> Keys { get; } = Table.Select(t => t.Key).ToArray();
 
     /// <summary>The short command-line name of an estimator (e.g. "grmck").</summary>
@@ -31,13 +34,13 @@ public static class EstimatorNames
     /// <summary>The display name used in tables and plots (e.g. "GR-MCK").</summary>
     public static string Display(EstimatorKind kind) => Find(kind).Display;
 
-    /// <summary>Parses one short name (case-insensitive, '-' and '_' ignored, so "GR-MCK" works too); false when unknown.</summary>
+    /// <summary>Parses one short name (case-insensitive, '-', '_' and spaces ignored, so "GR-MCK" works too); false when unknown.</summary>
     public static bool TryParse(string name, out EstimatorKind kind)
     {
-        var key = (name ?? "").Trim().Replace("-", "").Replace("_", "").ToLowerInvariant();
+        var key = (name ?? "").Trim().Replace("-", "").Replace("_", "").Replace(" ", "").ToLowerInvariant();
         foreach (var t in Table)
         {
-            if (t.Key == key || t.Display.Replace("-", "").ToLowerInvariant() == key)
+            if (t.Key == key || t.Display.Replace("-", "").Replace(" ", "").ToLowerInvariant() == key)
             {
                 kind = t.Kind;
                 return true;

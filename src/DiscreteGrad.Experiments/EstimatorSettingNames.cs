@@ -5,7 +5,7 @@ namespace DiscreteGrad.Experiments;
 
 /// <summary>
 /// The words of an <see cref="EstimatorKind"/> setting: the short names of <see cref="EstimatorNames"/> (st, stgs, gst,
-/// grmck, reinmax, gs); parsing also accepts the display names (e.g. "GR-MCK").
+/// grmck, reinmax, gs, zgr, dstgs, dgs); parsing also accepts the display names (e.g. "GR-MCK").
 /// </summary>
 public sealed class EstimatorSettingNames : ISettingValues
 {

@@ -22,6 +22,7 @@ public static class ExperimentCatalog
         new Figures.FigureTemperatureExperiment(),
         new ListOps.ListOpsExperiment(),
         new ListOps.ListOpsReinMaxExperiment(),
+        new Leaderboard.LeaderboardExperiment(),
         new Nri.NriExperiment(),
     };
 

@@ -101,6 +101,17 @@ public static partial class discrete
     public static ImleLayer ImleLayer(IMapSolver solver, ImleOptions? options = null, Generator? generator = null)
         => new(solver, options, generator);
 
+    /// <summary>
+    /// SIMPLE (Ahmed, Zeng, Niepert and Van den Broeck, ICLR 2023): exact k-subset samples of p(z) ∝ exp(&lt;theta, z&gt;) over
+    /// theta's last axis, with the gradient of the exact marginals (see <see cref="Imle.SimpleKSubsetLayer"/>).
+    /// </summary>
+    /// <param name="k">Subset size k &gt;= 1.</param>
+    /// <param name="samples">Samples S &gt;= 1 per instance.</param>
+    /// <param name="layout">Output layout of the samples.</param>
+    /// <param name="generator">Random source of the samples.</param>
+    public static SimpleKSubsetLayer SimpleKSubsetLayer(int k, int samples = 1, SampleLayout layout = SampleLayout.Stacked, Generator? generator = null)
+        => new(k, samples, layout, generator);
+
     /// <summary>The straight-through estimator around a MAP solver (see <see cref="Imle.StraightThroughMapLayer"/>).</summary>
     /// <param name="solver">The batched MAP solver.</param>
     /// <param name="noise">Noise distribution (null: none).</param>
@@ -239,6 +250,25 @@ public static partial class discrete
         /// <param name="sample">Pinned one-hot sample D of the logits' shape.</param>
         public static Tensor zgr(Tensor logits, long dim = -1, Generator? generator = null, Tensor? sample = null)
             => Release(Categorical.OnCategoryAxis(logits, dim, sample, null, 0, (l, d, _) => ZgrEstimator.Run(l, generator, d)));
+
+        /// <summary>
+        /// SIMPLE (Ahmed, Zeng, Niepert and Van den Broeck, "SIMPLE: A Gradient Estimator for k-Subset Sampling", ICLR 2023)
+        /// over the last axis of theta [..., n]: an exact sample z of p(z) ∝ exp(&lt;theta, z&gt;) with |z| = k, returned as
+        /// z + mu - sg(mu) with mu the exact marginals, so the gradient is Cov_p(z) dL/dz (one sample; for S samples use
+        /// <see cref="discrete.SimpleKSubsetLayer"/>).
+        /// </summary>
+        /// <param name="theta">Logits [..., n].</param>
+        /// <param name="k">Subset size, in [1, n].</param>
+        /// <param name="generator">Random source.</param>
+        /// <param name="sample">Pinned sample of theta's shape, 0/1 with exactly k ones along the last axis.</param>
+        public static Tensor simple_k_subset(Tensor theta, int k, Generator? generator = null, Tensor? sample = null)
+        {
+            KSubsetDistribution.Check(theta, k);
+            if (theta.dim() >= 2) return Imle.SimpleKSubsetLayer.Run(theta, k, 1, SampleLayout.Stacked, generator, sample);
+            using var scope = torch.NewDisposeScope();
+            var z = Imle.SimpleKSubsetLayer.Run(theta.unsqueeze(0), k, 1, SampleLayout.Stacked, generator, sample?.unsqueeze(0));
+            return scope.MoveToOuter(z.squeeze(0));
+        }
 
         private static Tensor Release(CategoricalSample s)
         {

@@ -10,10 +10,11 @@ namespace DiscreteGrad.Experiments.BernoulliVae;
 /// encoder 784-200-200-200 and decoder 200-200-200-784 with LeakyReLU(0.3), a learned factorised Bernoulli prior, analytic
 /// KL(q || p), Bernoulli likelihood summed over pixels, 50,000 training images (the last 10,000 of the MNIST training set
 /// are their validation set), MNIST binarised once by sampling each pixel from its intensity, batch 100, learning rate
-/// 3e-4, ReinMax temperature 1.1. Defaults are those settings, except the optimiser: Adam instead of the reference's RAdam,
-/// because TorchSharp 0.107's RAdam multiplies by the learning rate twice once the rectification starts (step 6 on), so at
-/// 3e-4 it hardly moves; RAdam's rectification factor tends to 1 within a few thousand steps, after which RAdam and Adam
-/// coincide. The grid's axes are <c>--k</c>, <c>--estimators</c> and <c>--seeds</c>.
+/// 3e-4, ReinMax temperature 1.1. Defaults are those settings, except the optimiser: Adam by default (the first reports
+/// ran it, because TorchSharp 0.107's RAdam multiplies by the learning rate twice once the rectification starts); the
+/// reference's RAdam is <c>--optimizer radam</c> (<see cref="DiscreteGrad.Optim.RAdam"/>, PyTorch's update rule). RAdam's
+/// rectification factor tends to 1 within a few thousand steps, after which RAdam and Adam coincide. The grid's axes are
+/// <c>--k</c>, <c>--estimators</c> and <c>--seeds</c>.
 /// </summary>
 public sealed record BernoulliVaeConfig : IValidatedConfig
 {
@@ -22,7 +23,7 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
     public int Evaluations { get; init; } = 2;
 
     /// <summary>Gradient estimator of the encoder.</summary>
-    [Setting("estimators", "Gradient estimators; 'all': the five.", Axis = true, Values = typeof(BernoulliVaeEstimatorWords))]
+    [Setting("estimators", "Gradient estimators; 'all': the five of Table 6's comparison (reinmax, disarm, arm, rloo, nvil); 'every': all.", Axis = true, Values = typeof(BernoulliVaeEstimatorWords))]
     public BernoulliVaeEstimator Estimator { get; init; } = BernoulliVaeEstimator.ReinMax;
 
     /// <summary>Seed of every random draw of the run (and of the training binarisation).</summary>
@@ -41,13 +42,26 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
     [Setting("batch", "Batch size.", Min = 1, Max = 1 << 20)]
     public int BatchSize { get; init; } = 100;
 
-    /// <summary>Adam learning rate (3e-4, the reference's rate; the reference optimiser is RAdam, see the class remarks).</summary>
-    [Setting("lr", "Adam learning rate.", Min = 0, MinExclusive = true, Max = 10)]
+    /// <summary>Learning rate (3e-4, the reference's rate).</summary>
+    [Setting("lr", "Learning rate.", Min = 0, MinExclusive = true, Max = 10)]
     public double LearningRate { get; init; } = 3e-4;
 
-    /// <summary>Temperature of ReinMax (1.1 in the reference script for MNIST).</summary>
-    [Setting("tau", "ReinMax temperature.", Min = 0, MinExclusive = true, Max = 1e6)]
+    /// <summary>Optimiser: Adam (default) or RAdam (the reference's).</summary>
+    [Setting("optimizer", "Optimiser: adam, or radam (the reference's; DiscreteGrad.Optim.RAdam, PyTorch's update rule).", Values = typeof(Vae.VaeOptimizerWords))]
+    public Vae.VaeOptimizer Optimizer { get; init; } = Vae.VaeOptimizer.Adam;
+
+    /// <summary>Temperature of ReinMax (1.1 in the reference script for MNIST) and of the other pathwise estimators (tau_b
+    /// of the decoupled forms).</summary>
+    [Setting("tau", "Temperature of ReinMax and the other pathwise estimators.", Min = 0, MinExclusive = true, Max = 1e6)]
     public double Tau { get; init; } = 1.1;
+
+    /// <summary>Forward temperature tau_f of the decoupled Gumbel-softmax (dgs).</summary>
+    [Setting("tau-forward", "Forward temperature of the decoupled Gumbel-softmax (dgs; --tau is the backward one).", Min = 0, MinExclusive = true, Max = 1e6)]
+    public double TauForward { get; init; } = 0.5;
+
+    /// <summary>Hidden units of RELAX's control-variate network r(z) (D - h - 1, tanh).</summary>
+    [Setting("relax-hidden", "Hidden units of RELAX's control-variate network.", Min = 1, Max = 100_000)]
+    public int RelaxHidden { get; init; } = 100;
 
     /// <summary>Resample the binarisation of every training batch (dynamic binarisation) instead of binarising once (the reference code binarises once, when it builds its data loaders).</summary>
     [Setting("dynamic-binarization", "Resample the binarisation of every training batch (default: once per run, as the reference).")]
@@ -70,6 +84,11 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
     /// <summary>Hidden units of NVIL's baseline network c(x) = Linear(1, tanh(Linear(x))) (100 as Mnih and Gregor 2014).</summary>
     public int NvilHidden { get; init; } = 100;
 
+    /// <summary>The pathwise estimators' options: tau, tau_f for the decoupled Gumbel-softmax only (the others' options are
+    /// those of before it existed).</summary>
+    public DiscreteGrad.Estimators.EstimatorOptions PathwiseOptions =>
+        new(Tau: Tau, TauForward: Estimator == BernoulliVaeEstimator.DecoupledGumbelSoftmax ? TauForward : 1.0);
+
     /// <summary>Optimisation steps per epoch, ceil(<see cref="TrainCount"/> / <see cref="BatchSize"/>).</summary>
     public long StepsPerEpoch => (TrainCount + (long)BatchSize - 1) / BatchSize;
 
@@ -85,6 +104,7 @@ public sealed record BernoulliVaeConfig : IValidatedConfig
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a finite number > 0.");
         Guard.Temperature(Tau, nameof(Tau));
+        Guard.Temperature(TauForward, nameof(TauForward));
         if (!(NvilDecay > 0 && NvilDecay < 1))
             throw new ArgumentOutOfRangeException(nameof(NvilDecay), NvilDecay, "NvilDecay must be in (0, 1).");
         Guard.AtLeast(NvilHidden, 1, nameof(NvilHidden));

@@ -16,13 +16,16 @@ public sealed class BernoulliVaeModel : nn.Module<Tensor, Tensor>
     private readonly Sequential decoder;
     private readonly Parameter prior;
     private readonly Sequential? baseline;
+    private readonly RelaxControl? control;
 
     /// <summary>Builds the networks (parameters from TorchSharp's default initialisation, seeded by the caller).</summary>
     /// <param name="pixels">Observed dimensions (784 for MNIST).</param>
     /// <param name="hidden">Width of the hidden layers.</param>
     /// <param name="latent">Bernoulli latents.</param>
     /// <param name="baselineHidden">Hidden units of NVIL's c(x); null: no baseline network.</param>
-    public BernoulliVaeModel(int pixels, int hidden, int latent, int? baselineHidden = null) : base(nameof(BernoulliVaeModel))
+    /// <param name="control">REBAR's or RELAX's control variate (registered as "control", so Adam steps it and
+    /// checkpoints carry it); null: none.</param>
+    public BernoulliVaeModel(int pixels, int hidden, int latent, int? baselineHidden = null, RelaxControl? control = null) : base(nameof(BernoulliVaeModel))
     {
         Guard.AtLeast(pixels, 1, nameof(pixels));
         Guard.AtLeast(hidden, 1, nameof(hidden));
@@ -38,6 +41,7 @@ public sealed class BernoulliVaeModel : nn.Module<Tensor, Tensor>
             ("fc2", nn.Linear(hidden, hidden)), ("act2", nn.LeakyReLU(0.3)),
             ("fc3", nn.Linear(hidden, pixels)));
         prior = nn.Parameter(torch.zeros(latent));
+        this.control = control;
         if (baselineHidden is int bh)
         {
             Guard.AtLeast(bh, 1, nameof(baselineHidden));
@@ -52,6 +56,8 @@ public sealed class BernoulliVaeModel : nn.Module<Tensor, Tensor>
     public int Latent { get; }
     /// <summary>NVIL's baseline network c(x) ([B, pixels] to [B, 1]), or null.</summary>
     public nn.Module<Tensor, Tensor>? Baseline => baseline;
+    /// <summary>REBAR's or RELAX's control variate, or null.</summary>
+    public RelaxControl? Control => control;
     /// <summary>The prior logits lambda [D].</summary>
     public Tensor PriorLogits => prior;
 

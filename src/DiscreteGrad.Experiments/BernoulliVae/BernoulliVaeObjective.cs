@@ -19,9 +19,11 @@ public sealed record BernoulliVaeStep(Tensor Loss, Tensor NegativeElbo, Tensor N
 /// <code>-ELBO(x) = E_{z ~ q(.|x)}[f(z)] + KL(q(.|x) || p)</code>
 /// The KL is exact (differentiated by autograd, as in the reference code); the estimator supplies the gradient of
 /// E_q[f] with respect to phi from K evaluations of f, and the decoder receives the mean of its K pathwise gradients:
-/// ReinMax averages K single-sample estimates (K samples drawn at once), RLOO uses K samples with the leave-one-out
-/// baseline, NVIL averages K single-sample estimates whose learning signal is centred and scaled by its running statistics
-/// and baseline network, ARM and DisARM average K/2 antithetic pairs.
+/// ReinMax (and every other pathwise estimator) averages K single-sample estimates (K samples drawn at once), RLOO uses K
+/// samples with the leave-one-out baseline, NVIL averages K single-sample estimates whose learning signal is centred and
+/// scaled by its running statistics and baseline network, ARM and DisARM average K/2 antithetic pairs, REBAR and RELAX
+/// average K/3 samples of <see cref="Relax.Bernoulli"/> with the model's <see cref="RelaxControl"/> (applied through
+/// <see cref="RelaxControl.Surrogate"/>, which also gives the control variate the gradient of the variance).
 /// </summary>
 public static class BernoulliVaeObjective
 {
@@ -31,11 +33,12 @@ public static class BernoulliVaeObjective
     /// <param name="logits">Encoder logits phi [B, D] (normally model.forward(x); a leaf in tests).</param>
     /// <param name="estimator">Estimator.</param>
     /// <param name="evaluations">K (validated per estimator: <see cref="BernoulliVaeEstimators.InvalidEvaluations"/>).</param>
-    /// <param name="tau">ReinMax temperature.</param>
+    /// <param name="tau">Temperature of the pathwise estimators (ignored when <paramref name="options"/> is given).</param>
     /// <param name="generator">Random source of the samples.</param>
     /// <param name="nvil">NVIL's control variates (required for NVIL, ignored otherwise); its running statistics are updated.</param>
+    /// <param name="options">The pathwise estimators' options (null: tau alone, what ReinMax has always used).</param>
     public static BernoulliVaeStep Compute(BernoulliVaeModel model, Tensor x, Tensor logits, BernoulliVaeEstimator estimator,
-        int evaluations, double tau, Generator generator, NvilBaseline? nvil = null)
+        int evaluations, double tau, Generator generator, NvilBaseline? nvil = null, EstimatorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         BernoulliVaeEstimators.CheckEvaluations(estimator, evaluations, nameof(evaluations));
@@ -45,15 +48,17 @@ public static class BernoulliVaeObjective
             throw new ArgumentException($"logits must have shape [{x.shape[0]}, {model.Latent}] (got [{string.Join(", ", logits.shape)}]).", nameof(logits));
         if (estimator == BernoulliVaeEstimator.Nvil && nvil is null)
             throw new ArgumentException("NVIL needs its control variates (an NvilBaseline).", nameof(nvil));
+        if (estimator is BernoulliVaeEstimator.Rebar or BernoulliVaeEstimator.Relax && model.Control is null)
+            throw new ArgumentException($"{BernoulliVaeEstimators.Display(estimator)} needs the model's control variate (a model built with a RelaxControl).", nameof(model));
         using var scope = torch.NewDisposeScope();
         long k = evaluations, b = x.shape[0], d = model.Latent;
         Tensor surrogate, values, extra;
         switch (estimator)
         {
-            case BernoulliVaeEstimator.ReinMax:
+            case var e when BernoulliVaeEstimators.PathwiseKind(e) is { } kind:
             {
                 var expanded = logits.unsqueeze(0).expand(k, b, d);
-                var s = Bernoulli.Sample(expanded, EstimatorKind.ReinMax, new EstimatorOptions(Tau: tau), generator);
+                var s = Bernoulli.Sample(expanded, kind, options ?? new EstimatorOptions(Tau: tau), generator);
                 surrogate = model.NegLogLikelihood(x, s.Value);                             // [K, B]
                 values = surrogate.detach();
                 extra = torch.zeros(Array.Empty<long>(), dtype: logits.dtype, device: logits.device);
@@ -78,6 +83,16 @@ public static class BernoulliVaeObjective
                 surrogate = r.Surrogate;                                                   // [K, B]
                 values = r.Values;
                 extra = torch.zeros(Array.Empty<long>(), dtype: logits.dtype, device: logits.device);
+                break;
+            }
+            case BernoulliVaeEstimator.Rebar or BernoulliVaeEstimator.Relax:
+            {
+                var control = model.Control!;
+                Func<Tensor, Tensor> f = z => model.NegLogLikelihood(x, z);
+                var r = Relax.Bernoulli(logits, f, z => control.Value(z, f), k / 3, generator);   // values [K/3, B]
+                surrogate = r.Values;                                                      // the decoder's pathwise term
+                values = r.Values.detach();
+                extra = control.Surrogate(logits, r, 1.0 / b);
                 break;
             }
             case BernoulliVaeEstimator.Nvil:

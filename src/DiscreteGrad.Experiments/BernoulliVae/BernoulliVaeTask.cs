@@ -45,11 +45,16 @@ public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
         _ownsData = ownsData;
         _noise = new Generator((ulong)config.Seed * 7919UL + 3);
         bool nvil = config.Estimator == BernoulliVaeEstimator.Nvil;
+        bool relax = config.Estimator is BernoulliVaeEstimator.Rebar or BernoulliVaeEstimator.Relax;
         _model = SeededInitialisation.Build(config.Seed,
-            () => new BernoulliVaeModel((int)data.Pixels, config.Hidden, config.Latent, nvil ? config.NvilHidden : null));
+            () => new BernoulliVaeModel((int)data.Pixels, config.Hidden, config.Latent, nvil ? config.NvilHidden : null,
+                relax ? new RelaxControl(categorical: false, eventDims: 1, eventSize: config.Latent,
+                    config.Estimator == BernoulliVaeEstimator.Relax ? config.RelaxHidden : null) : null));
         _model.to(_device);
         if (nvil) _nvil = new NvilBaseline(_model.Baseline, config.NvilDecay);
-        Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
+        Optimizer = config.Optimizer == DiscreteGrad.Experiments.Vae.VaeOptimizer.RAdam
+            ? new Optim.RAdam(_model.parameters(), config.LearningRate)
+            : new Optim.Adam(_model.parameters(), config.LearningRate);
         _trainCount = config.TrainCount;
         _batches = new EpochBatches(_trainCount, config.BatchSize, config.Seed, _data.TrainBinary.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
@@ -83,7 +88,7 @@ public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
         ["train images"] = I(_config.TrainCount),
         ["epochs"] = I(_config.Epochs),
         ["batch"] = I(_config.BatchSize),
-        ["optimiser"] = $"Adam lr {I(_config.LearningRate)}",
+        ["optimiser"] = $"{(_config.Optimizer == DiscreteGrad.Experiments.Vae.VaeOptimizer.RAdam ? "RAdam" : "Adam")} lr {I(_config.LearningRate)}",
         ["ReinMax tau"] = I(_config.Tau),
         ["binarisation"] = _config.DynamicBinarization ? "dynamic (per batch)" : "once per run (seeded)",
         ["seed"] = I(_config.Seed),
@@ -104,7 +109,8 @@ public sealed class BernoulliVaeTask : ITrainingTask, IDisposable
         else x = _data.TrainBinary.index_select(0, index).to(ScalarType.Float32);
         Optimizer.zero_grad();
         var logits = _model.forward(x);
-        var r = BernoulliVaeObjective.Compute(_model, x, logits, _config.Estimator, _config.Evaluations, _config.Tau, _noise, _nvil);
+        var r = BernoulliVaeObjective.Compute(_model, x, logits, _config.Estimator, _config.Evaluations, _config.Tau, _noise, _nvil,
+            _config.PathwiseOptions);
         r.Loss.backward();
         Optimizer.step();
         return new Dictionary<string, double>

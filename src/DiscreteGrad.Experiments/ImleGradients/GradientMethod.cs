@@ -19,6 +19,8 @@ public enum GradientMethod
     ScoreFunctionPam,
     /// <summary>The exact gradient (only in the optimisation curves, as the reference line).</summary>
     Exact,
+    /// <summary>SIMPLE (Ahmed et al., ICLR 2023): exact samples of p_theta, backward through the exact marginals, Cov_p(z) dL/dz.</summary>
+    Simple,
 }
 
 /// <summary>Names of the methods in tables, plots and CSV files.</summary>
@@ -35,10 +37,11 @@ public static class GradientMethods
         GradientMethod.ScoreFunctionExact => "SFE (exact sampling)",
         GradientMethod.ScoreFunctionPam => "SFE (PaM, LOO baseline)",
         GradientMethod.Exact => "exact gradient",
+        GradientMethod.Simple => "SIMPLE",
         _ => throw new ArgumentOutOfRangeException(nameof(m), m, null),
     };
 
-    /// <summary>Command-line key (imle-forward, imle-central, aimle-forward, aimle-central, ste, sfe-exact, sfe-pam, exact).</summary>
+    /// <summary>Command-line key (imle-forward, imle-central, aimle-forward, aimle-central, ste, sfe-exact, sfe-pam, simple, exact).</summary>
     public static string Key(GradientMethod m) => m switch
     {
         GradientMethod.ImleForward => "imle-forward",
@@ -49,6 +52,7 @@ public static class GradientMethods
         GradientMethod.ScoreFunctionExact => "sfe-exact",
         GradientMethod.ScoreFunctionPam => "sfe-pam",
         GradientMethod.Exact => "exact",
+        GradientMethod.Simple => "simple",
         _ => throw new ArgumentOutOfRangeException(nameof(m), m, null),
     };
 
@@ -68,6 +72,6 @@ public static class GradientMethods
     public static readonly GradientMethod[] Estimators =
     {
         GradientMethod.ImleForward, GradientMethod.ImleCentral, GradientMethod.AimleForward, GradientMethod.AimleCentral,
-        GradientMethod.StraightThrough, GradientMethod.ScoreFunctionExact, GradientMethod.ScoreFunctionPam,
+        GradientMethod.StraightThrough, GradientMethod.ScoreFunctionExact, GradientMethod.ScoreFunctionPam, GradientMethod.Simple,
     };
 }

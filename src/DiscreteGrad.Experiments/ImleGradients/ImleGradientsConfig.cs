@@ -1,12 +1,23 @@
 using System.Globalization;
+using DiscreteGrad.Experiments.KSubsetVae;
 using DiscreteGrad.Experiments.Runner;
 
 namespace DiscreteGrad.Experiments.ImleGradients;
 
+/// <summary>How the fixed lambdas of I-MLE are spaced between --lambda-min and --lambda-max.</summary>
+public enum LambdaSpacing
+{
+    /// <summary>Log-spaced, <see cref="ImleGradientsConfig.LambdasPerDecade"/> points per decade (lambda-min &gt; 0).</summary>
+    Log,
+    /// <summary>Evenly spaced, <see cref="ImleGradientsConfig.LambdaCount"/> points including both ends, as numpy's linspace
+    /// (the reference's gradient-cli.py: linspace(0, 100, 1001)); lambda = 0 gives the all-zero estimate.</summary>
+    Linear,
+}
+
 /// <summary>
-/// Settings of one cell of the I-MLE gradient-quality study (<see cref="ImleGradientsStudy"/>): a top-k case n x k and one
-/// estimator (the grid's two axes), the cosine study over <see cref="Seeds"/> random problems and the SGD curves of the
-/// estimator and of the exact gradient.
+/// Settings of one cell of the I-MLE gradient-quality study (<see cref="ImleGradientsStudy"/>): a perturbation noise, a
+/// top-k case n x k and one estimator (the grid's three axes), the cosine study over <see cref="Seeds"/> random problems
+/// and the SGD curves of the estimator and of the exact gradient.
 /// </summary>
 public sealed record ImleGradientsConfig : IValidatedConfig
 {
@@ -16,8 +27,16 @@ public sealed record ImleGradientsConfig : IValidatedConfig
 
     /// <summary>The estimator (axis; default: all of <see cref="GradientMethods.Estimators"/>).</summary>
     [Setting("methods", "Estimators.", Axis = true, Values = typeof(GradientMethodValues),
-        AxisDefault = "imle-forward,imle-central,aimle-forward,aimle-central,ste,sfe-exact,sfe-pam")]
+        AxisDefault = "imle-forward,imle-central,aimle-forward,aimle-central,ste,sfe-exact,sfe-pam,simple")]
     public GradientMethod Method { get; init; } = GradientMethod.ImleForward;
+
+    /// <summary>
+    /// Perturbation noise of the perturb-and-MAP estimators, input and target, at temperature 1 (axis; default both):
+    /// Gumbel(0, 1), the reference's gradient-cli.py (its Sum-of-Gamma line is commented out), or Sum-of-Gamma(k, 10 terms).
+    /// </summary>
+    [Setting("noises", "Perturbation noise: gumbel (the reference's gradient study) or sog (Sum-of-Gamma(k, 10 terms)).", Axis = true,
+        Values = typeof(KSubsetNoiseNames), AxisDefault = "gumbel,sog")]
+    public KSubsetNoise Noise { get; init; } = KSubsetNoise.Gumbel;
 
     /// <summary>AIMLE: change of beta per backward pass (reference gradient study: 1e-3).</summary>
     [Setting("aimle-step", "AIMLE: change of beta per backward pass.", Min = 0, MinExclusive = true, Max = 1e3)]
@@ -35,17 +54,25 @@ public sealed record ImleGradientsConfig : IValidatedConfig
     [Setting("seeds", "Random problems (theta, b) of the cosine study.", Min = 1, Max = 100_000)]
     public int Seeds { get; init; } = 64;
 
-    /// <summary>Smallest fixed lambda of I-MLE (the grid is log-spaced, <see cref="LambdasPerDecade"/> points per decade).</summary>
-    [Setting("lambda-min", "Smallest I-MLE lambda of the log grid.", Min = 0, MinExclusive = true, Max = 1e6)]
+    /// <summary>Spacing of the fixed lambdas of I-MLE: log (default) or linear (the reference's linspace).</summary>
+    [Setting("lambda-spacing", "Spacing of the I-MLE lambdas: log (--lambdas-per-decade) or linear (--lambda-count points, as the reference).")]
+    public LambdaSpacing LambdaSpacing { get; init; } = LambdaSpacing.Log;
+
+    /// <summary>Smallest fixed lambda of I-MLE (&gt; 0 for the log grid; 0 allowed for the linear one).</summary>
+    [Setting("lambda-min", "Smallest I-MLE lambda (> 0 for the log grid; 0 allowed for the linear one).", Min = 0, Max = 1e6)]
     public double LambdaMin { get; init; } = 1e-2;
 
     /// <summary>Largest fixed lambda of I-MLE (at least <see cref="LambdaMin"/>).</summary>
-    [Setting("lambda-max", "Largest I-MLE lambda of the log grid (at least --lambda-min).", Min = 0, MinExclusive = true, Max = 1e6)]
+    [Setting("lambda-max", "Largest I-MLE lambda (at least --lambda-min).", Min = 0, MinExclusive = true, Max = 1e6)]
     public double LambdaMax { get; init; } = 1e2;
 
-    /// <summary>Points per decade of the lambda grid (default 4).</summary>
-    [Setting("lambdas-per-decade", "Points per decade of the lambda grid.", Min = 1, Max = 100)]
+    /// <summary>Points per decade of the log lambda grid (default 4).</summary>
+    [Setting("lambdas-per-decade", "Points per decade of the log lambda grid.", Min = 1, Max = 100)]
     public int LambdasPerDecade { get; init; } = 4;
+
+    /// <summary>Points of the linear lambda grid, both ends included (reference: 1001 over [0, 100]).</summary>
+    [Setting("lambda-count", "Points of the linear lambda grid, both ends included (the reference: 1001).", Min = 2, Max = 100_000)]
+    public int LambdaCount { get; init; } = 1001;
 
     /// <summary>Samples S per gradient estimate in the cosine study (the reference figure uses 1000).</summary>
     [Setting("samples", "Samples S per gradient estimate (cosine study).", Min = 1, Max = 1_000_000)]
@@ -94,13 +121,19 @@ public sealed record ImleGradientsConfig : IValidatedConfig
     public int K => ParseCase(Case).K;
 
     /// <summary>
-    /// The fixed lambdas of I-MLE: LambdaMin 10^(i / LambdasPerDecade) for i = 0 .. floor(log10(LambdaMax / LambdaMin)
-    /// LambdasPerDecade) (default: 17 points over [1e-2, 1e2]).
+    /// The fixed lambdas of I-MLE. Log: LambdaMin 10^(i / LambdasPerDecade) for i = 0 .. floor(log10(LambdaMax / LambdaMin)
+    /// LambdasPerDecade) (default: 17 points over [1e-2, 1e2]). Linear: LambdaMin + i (LambdaMax - LambdaMin) / (LambdaCount - 1)
+    /// for i = 0 .. LambdaCount - 1, computed as numpy's linspace (the last point is LambdaMax exactly).
     /// </summary>
     public IReadOnlyList<double> Lambdas
     {
         get
         {
+            if (LambdaSpacing == LambdaSpacing.Linear)
+            {
+                double step = (LambdaMax - LambdaMin) / (LambdaCount - 1);
+                return Enumerable.Range(0, LambdaCount).Select(i => i == LambdaCount - 1 ? LambdaMax : LambdaMin + i * step).ToArray();
+            }
             int count = (int)Math.Floor(Math.Log10(LambdaMax / LambdaMin) * LambdasPerDecade + 1e-9) + 1;
             return Enumerable.Range(0, count).Select(i => LambdaMin * Math.Pow(10, i / (double)LambdasPerDecade)).ToArray();
         }
@@ -119,10 +152,12 @@ public sealed record ImleGradientsConfig : IValidatedConfig
         return (n, k);
     }
 
-    /// <summary>Checks the case, --lambda-max &gt;= --lambda-min and a momentum below 1.</summary>
+    /// <summary>Checks the case, --lambda-min &gt; 0 for the log grid, --lambda-max &gt;= --lambda-min and a momentum below 1.</summary>
     public void Validate()
     {
         ParseCase(Case);
+        if (LambdaSpacing == LambdaSpacing.Log && !(LambdaMin > 0))
+            throw new ArgumentException($"must be > 0 with --lambda-spacing log (got {LambdaMin.ToString(CultureInfo.InvariantCulture)}).", nameof(LambdaMin));
         if (LambdaMax < LambdaMin)
             throw new ArgumentException($"must be >= --lambda-min = {LambdaMin.ToString(CultureInfo.InvariantCulture)} (got {LambdaMax.ToString(CultureInfo.InvariantCulture)}).", nameof(LambdaMax));
         if (SgdMomentum >= 1) throw new ArgumentException($"must be < 1 (got {SgdMomentum.ToString(CultureInfo.InvariantCulture)}).", nameof(SgdMomentum));

@@ -1,5 +1,6 @@
 using System.Text;
 using DiscreteGrad.Experiments.Figures;
+using DiscreteGrad.Experiments.KSubsetVae;
 using DiscreteGrad.Experiments.Reporting;
 using DiscreteGrad.Experiments.Runner;
 using ScottPlot;
@@ -24,12 +25,13 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
     public override string Name => "imle-gradients";
     /// <inheritdoc />
     public override string Description =>
-        "AIMLE's synthetic study: cosine similarity of I-MLE (forward, central), AIMLE, STE and SFE gradient estimates to the exact " +
-        "gradient on top-k (enumerating all k-subsets) as lambda varies, and the optimality gap over SGD steps.";
+        "AIMLE's synthetic study: cosine similarity of I-MLE (forward, central), AIMLE, STE, SFE and SIMPLE gradient estimates to the " +
+        "exact gradient on top-k (enumerating all k-subsets) as lambda varies, under Gumbel or Sum-of-Gamma noise, and the optimality gap over SGD steps.";
     /// <inheritdoc />
     public override string Title => "I-MLE gradient quality on top-k (AIMLE's synthetic study)";
     /// <inheritdoc />
-    public override string Label(ImleGradientsConfig config) => $"n = {config.N}, k = {config.K}, {GradientMethods.Label(config.Method)}";
+    public override string Label(ImleGradientsConfig config) =>
+        $"n = {config.N}, k = {config.K}, {GradientMethods.Label(config.Method)}, {ImleGradientsStudy.NoiseKey(config.Noise)} noise";
 
     /// <inheritdoc />
     public override IReadOnlyList<SummaryMetric> Metrics { get; } = new[]
@@ -48,9 +50,13 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
         "Setup (Minervini, Franceschi, Niepert, AAAI 2023, section 5.1; their `cli/gradient-cli.py` and `cli/synth-cli.py`): z is a k-subset " +
         "of n items, loss L(z) = ||z − b||², θ ~ N(0, I_n) and b = |N(0, I_n)| per seed. The true gradient is that of E_{z~p_θ}[L(z)] with " +
         "p_θ(z) ∝ exp(⟨z, θ⟩) over all k-subsets, computed exactly by enumerating the C(n, k) states: ∇E = Σ_z p_θ(z) (L(z) − E) z. " +
-        "Sum-of-Gamma(k, s = 10) noise at temperature 1; the estimate is the mean of S per-sample ones. I-MLE forward: (z − MAP(θ − λ dz + ε)) / λ; " +
-        "central: (MAP(θ + λ dz + ε) − MAP(θ − λ dz + ε)) / (2λ); AIMLE: the same with the adaptive λ = β ||θ|| / ||dz||; STE: 2 (z − b); " +
-        "SFE (exact sampling): (1/S) Σ L(z_s) (z_s − μ(θ)); SFE (PaM, LOO baseline): the library's `ScoreFunctionMap`. Cosine: mean ± SE over " +
+        "Perturbation noise at temperature 1 (input and target): Gumbel(0, 1), as the reference's `gradient-cli.py` (its Sum-of-Gamma line is " +
+        "commented out), or Sum-of-Gamma(k, s = 10); the estimate is the mean of S per-sample ones. I-MLE forward: (z − MAP(θ − λ dz + ε)) / λ; " +
+        "central: (MAP(θ + λ dz + ε) − MAP(θ − λ dz + ε)) / (2λ) (the reference's \"IMLE Sym\"; λ = 0 gives the zero estimate); AIMLE: the same " +
+        "with the adaptive λ = β √S ||θ|| / ||dz|| (β from its initial value, ± step per backward pass toward the target number of non-zero " +
+        "entries per sample, after the warm-up passes at the same θ); STE: 2 (z − b); SFE (exact sampling): (1/S) Σ L(z_s) (z_s − μ(θ)); " +
+        "SFE (PaM, LOO baseline): the library's `ScoreFunctionMap`; SIMPLE (Ahmed et al., ICLR 2023): exact samples of p_θ, gradient " +
+        "Cov_p(z) · mean_s 2 (z_s − b) through the exact marginals (`SimpleKSubsetLayer`, no noise, no λ). Cosine: mean ± SE over " +
         "the seeds (an all-zero estimate counts as 0); the optimality gap E_p\\[L\\](θ_t) − min_z L(z) is exact, mean ± SE over the SGD runs. " +
         "The paper's finding: AIMLE central gives the gradients closest to the true one.";
 
@@ -94,6 +100,11 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
             foreach (var (method, gap) in new[] { (label, r.Gap), (GradientMethods.Label(GradientMethod.Exact), r.ExactGap) })
                 for (int t = 0; t < gap.Count; t++)
                     csv.WriteRow(r.N, r.K, method, t, gap[t].Mean, gap[t].Se, r.Runs);
+        if (r.AimleTrajectory is { } path)
+            using (var csv = new CsvWriter(Path.Combine(directory, "aimle.csv"), new[] { "n", "k", "method", "pass", "lambda_mean", "lambda_se", "beta_mean", "beta_se", "nonzero_rate_mean", "nonzero_rate_se", "cosine_mean", "cosine_se" }))
+                for (int w = 0; w < path.Lambda.Count; w++)
+                    csv.WriteRow(r.N, r.K, label, w + 1, path.Lambda[w].Mean, path.Lambda[w].Se, path.Beta[w].Mean, path.Beta[w].Se,
+                        path.NonZeroRate[w].Mean, path.NonZeroRate[w].Se, path.Cosine is null ? "" : R(path.Cosine[w].Mean), path.Cosine is null ? "" : R(path.Cosine[w].Se));
         WriteResult(directory, r);
         var (lambda, best) = r.Best;
         var metrics = new Dictionary<string, double>
@@ -114,28 +125,52 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
     /// <summary>Reads a cell's <c>result.json</c>.</summary>
     public static ImleGradientsCellResult ReadCell(string directory) => ReadResult<ImleGradientsCellResult>(directory);
 
-    /// <summary>Per case: the figure, the cosine-vs-lambda table, the gap at a few steps and the reading.</summary>
+    /// <summary>Per noise and case: the figure, the best of each method, the cosine-vs-lambda table, AIMLE's trajectory, the gap at a few steps and the reading.</summary>
     protected override void WriteSection(IReadOnlyList<(ImleGradientsConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown)
     {
         ArgumentNullException.ThrowIfNull(cells);
         ArgumentNullException.ThrowIfNull(report);
         ArgumentNullException.ThrowIfNull(markdown);
-        foreach (var group in cells.GroupBy(c => (c.Config.N, c.Config.K)))
+        foreach (var group in cells.GroupBy(c => (c.Config.Noise, c.Config.N, c.Config.K)))
         {
             var config = group.First().Config;
             var results = group.Select(c => ReadCell(c.Outcome.Directory)).ToList();
-            var (n, k) = group.Key;
-            markdown.AppendLine($"## n = {n}, k = {k} ({results[0].States} states)").AppendLine();
-            string file = (report.AssetPrefix.Length > 0 ? report.AssetPrefix : "imle-gradients-") + $"n{n}-k{k}.png";
+            var (noise, n, k) = group.Key;
+            string key = ImleGradientsStudy.NoiseKey(noise);
+            markdown.AppendLine($"## n = {n}, k = {k}, {NoiseLabel(config)} ({results[0].States} states)").AppendLine();
+            string file = (report.AssetPrefix.Length > 0 ? report.AssetPrefix : "imle-gradients-") + $"{key}-n{n}-k{k}.png";
             SavePng(Path.Combine(report.AssetsDirectory, file), config, results);
-            markdown.AppendLine($"![n = {n}, k = {k}]({file})").AppendLine();
+            markdown.AppendLine($"![n = {n}, k = {k}, {key}]({file})").AppendLine();
+            markdown.AppendLine($"Cosine similarity to the exact gradient, each method at its best (S = {config.Samples}, mean ± SE over {config.Seeds} seeds):").AppendLine();
+            markdown.Append(MarkdownTable.Render(new[] { "method", "cosine", "λ" }, results.OrderByDescending(r => r.Best.Cosine.Mean).Select(r =>
+                (IReadOnlyList<string>)new[]
+                {
+                    GradientMethods.Label(r.Method), r.Best.Cosine.ToString(),
+                    r.Lambdas.Count > 0 ? $"best of {r.Lambdas.Count} on the grid: {G(r.Best.Lambda)}" : r.AimleLambda is { } a ? $"adapted: {G(a.Mean)} ± {G(a.Se)}" : "–",
+                }))).AppendLine();
             var fixedRows = results.Where(r => r.Lambdas.Count > 0).ToList();
             if (fixedRows.Count > 0)
             {
-                markdown.AppendLine($"Cosine similarity to the exact gradient vs λ (fixed-λ I-MLE, S = {config.Samples}, mean ± SE over {config.Seeds} seeds):").AppendLine();
+                var shown = ShownLambdas(config.Lambdas, fixedRows.Select(r => r.Lambdas.ToList().IndexOf(r.Best.Lambda)));
+                markdown.AppendLine($"Cosine vs λ (fixed-λ I-MLE; {(shown.Count < config.Lambdas.Count ? $"{shown.Count} of the {config.Lambdas.Count} grid values, each method's best included; all in cosine.csv" : "every grid value")}):").AppendLine();
                 markdown.Append(MarkdownTable.Render(new[] { "λ" }.Concat(fixedRows.Select(r => GradientMethods.Label(r.Method))).ToArray(),
-                    Enumerable.Range(0, config.Lambdas.Count).Select(l => (IReadOnlyList<string>)new[] { G(config.Lambdas[l]) }
+                    shown.Select(l => (IReadOnlyList<string>)new[] { G(config.Lambdas[l]) }
                         .Concat(fixedRows.Select(r => r.Cosine[l].ToString())).ToArray()))).AppendLine();
+            }
+            var adaptive = results.Where(r => r.AimleTrajectory is not null).ToList();
+            if (adaptive.Count > 0)
+            {
+                int passes = adaptive[0].AimleTrajectory!.Lambda.Count;
+                int[] at = new[] { 1, 10, 25, 50, 100, 250, 500, 1000, passes }.Where(p => p <= passes).Distinct().ToArray();
+                markdown.AppendLine($"AIMLE's adaptation at the same θ (initial β {R(config.AimleInitialBeta)}, step {R(config.AimleStep)}, target " +
+                                    $"{R(config.AimleTargetNonZeros)} non-zero entries per sample, {config.WarmupSteps} warm-up passes; pass {passes} is the measured one), " +
+                                    "λ / β / running non-zero rate after the pass / cosine of the pass's estimate, mean over seeds:").AppendLine();
+                markdown.Append(MarkdownTable.Render(new[] { "method" }.Concat(at.Select(p => $"pass {p}")).ToArray(),
+                    adaptive.Select(r => (IReadOnlyList<string>)new[] { GradientMethods.Label(r.Method) }.Concat(at.Select(p =>
+                    {
+                        var t = r.AimleTrajectory!;
+                        return $"{G(t.Lambda[p - 1].Mean)} / {G(t.Beta[p - 1].Mean)} / {F(t.NonZeroRate[p - 1].Mean, 2)}" + (t.Cosine is null ? "" : $" / {F(t.Cosine[p - 1].Mean)}");
+                    })).ToArray()))).AppendLine();
             }
             int[] marks = new[] { 0, 10, 25, config.SgdSteps }.Where(t => t <= config.SgdSteps).Distinct().ToArray();
             markdown.AppendLine($"Optimality gap (min L = {F(results[0].OptimumLoss, 4)}), mean ± SE over {config.SgdRepeats} runs; SGD with momentum " +
@@ -149,7 +184,36 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
         }
     }
 
+    /// <summary>"Gumbel(0, 1) noise" or "Sum-of-Gamma(k = K, 10 terms) noise".</summary>
+    public static string NoiseLabel(ImleGradientsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.Noise == KSubsetNoise.Gumbel ? "Gumbel(0, 1) noise" : $"Sum-of-Gamma(k = {config.K}, 10 terms) noise";
+    }
+
+    /// <summary>
+    /// The rows of the cosine-vs-lambda table: every index for grids of at most 25 values; otherwise the grid values nearest
+    /// to 0 and to 1, 2, 5 x 10^d within the grid's range, and the given indices (each method's best), in grid order.
+    /// </summary>
+    public static IReadOnlyList<int> ShownLambdas(IReadOnlyList<double> lambdas, IEnumerable<int> always)
+    {
+        ArgumentNullException.ThrowIfNull(lambdas);
+        ArgumentNullException.ThrowIfNull(always);
+        if (lambdas.Count <= 25) return Enumerable.Range(0, lambdas.Count).ToArray();
+        double lo = lambdas.Min(), hi = lambdas.Max();
+        var marks = new List<double> { lo };
+        for (int d = -6; d <= 6; d++)
+            foreach (double m in new[] { 1.0, 2.0, 5.0 })
+            {
+                double v = m * Math.Pow(10, d);
+                if (v >= lo && v <= hi) marks.Add(v);
+            }
+        int Nearest(double v) => Enumerable.Range(0, lambdas.Count).MinBy(i => Math.Abs(lambdas[i] - v));
+        return marks.Select(Nearest).Concat(always.Where(i => i >= 0)).Distinct().Order().ToArray();
+    }
+
     /// <summary>What the numbers of one case say, computed from them.</summary>
+    /// <param name="results">The cells of one noise and case.</param>
     public static string Reading(IReadOnlyList<ImleGradientsCellResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
@@ -169,6 +233,21 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
             int wins = Enumerable.Range(0, fwd.Lambdas.Count).Count(l => cen.Cosine[l].Mean > fwd.Cosine[l].Mean);
             sb.Append($"- I-MLE central beats I-MLE forward at {wins} of {fwd.Lambdas.Count} λ values.\n");
         }
+        var aimle = results.FirstOrDefault(r => r.Method == GradientMethod.AimleCentral);
+        if (aimle?.AimleLambda is { } adapted && cen is not null && cen.Lambdas.Count > 0)
+        {
+            int near = Enumerable.Range(0, cen.Lambdas.Count).MinBy(l => Math.Abs(cen.Lambdas[l] - adapted.Mean));
+            int above = Enumerable.Range(0, cen.Lambdas.Count).Count(l => aimle.Cosine[0].Mean > cen.Cosine[l].Mean);
+            var positive = Enumerable.Range(0, cen.Lambdas.Count).Where(l => cen.Lambdas[l] > 0).ToArray();
+            sb.Append($"- AIMLE central ({F(aimle.Cosine[0].Mean)} ± {F(aimle.Cosine[0].Se)}, adapted λ {G(adapted.Mean)}) against I-MLE central: " +
+                      $"above it at {above} of {cen.Lambdas.Count} grid λ; I-MLE central at the grid λ nearest the adapted one ({G(cen.Lambdas[near])}): " +
+                      $"{cen.Cosine[near]}; at its best λ ({G(cen.Best.Lambda)}): {cen.Best.Cosine}" +
+                      (positive.Length > 0 ? $"; at the smallest positive grid λ ({G(cen.Lambdas[positive[0]])}): {cen.Cosine[positive[0]]}" : "") + ".\n");
+        }
+        var simple = results.FirstOrDefault(r => r.Method == GradientMethod.Simple);
+        var sfe = results.FirstOrDefault(r => r.Method == GradientMethod.ScoreFunctionExact);
+        if (simple is not null)
+            sb.Append($"- SIMPLE: {simple.Cosine[0]}" + (sfe is not null ? $" (exact-sampling SFE with the same S: {sfe.Cosine[0]})" : "") + ".\n");
         var final = results.Select(r => (Method: r.Method, Gap: r.Gap[^1])).Append((Method: GradientMethod.Exact, Gap: results[0].ExactGap[^1])).OrderBy(x => x.Gap.Mean);
         sb.Append("- Final optimality gap, lowest first: " + string.Join(", ", final.Select(f => $"{GradientMethods.Label(f.Method)} {F(f.Gap.Mean)}")) + ".\n");
         return sb.ToString();
@@ -181,7 +260,8 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(results);
         int n = results[0].N, k = results[0].K;
-        var xs = config.Lambdas.Select(Math.Log10).ToArray();
+        bool linear = config.LambdaSpacing == LambdaSpacing.Linear;
+        var xs = config.Lambdas.Select(l => linear ? l : Math.Log10(l)).ToArray();
         var cosSeries = results.Select(r =>
         {
             var s = r.Lambdas.Count > 0 ? r.Cosine.ToArray() : xs.Select(_ => r.Cosine[0]).ToArray();
@@ -194,8 +274,8 @@ public sealed class ImleGradientsExperiment : Experiment<ImleGradientsConfig>
                 g.Item2.Select(x => x.Mean - x.Se).ToArray(), g.Item2.Select(x => x.Mean + x.Se).ToArray())).ToArray();
         var panels = new List<Plot>
         {
-            LinePlot.Create(new LinePlotLayout($"n = {n}, k = {k}: cosine to the exact gradient (S = {config.Samples})",
-                "log10 λ (I-MLE; the other methods do not use λ)", "cosine similarity"), cosSeries),
+            LinePlot.Create(new LinePlotLayout($"n = {n}, k = {k}, {ImleGradientsStudy.NoiseKey(config.Noise)} noise: cosine to the exact gradient (S = {config.Samples})",
+                (linear ? "λ" : "log10 λ") + " (I-MLE; the other methods do not use λ)", "cosine similarity"), cosSeries),
             LinePlot.Create(new LinePlotLayout($"n = {n}, k = {k}: optimality gap under SGD (S = {config.SgdSamples})",
                 "SGD step", "E_p[L] − min L"), gapSeries),
         };

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DiscreteGrad.Experiments.KSubsetVae;
 using DiscreteGrad.Experiments.Reporting;
 using DiscreteGrad.Imle;
 using TorchSharp;
@@ -31,14 +32,26 @@ public readonly record struct MeanSe(double Mean, double Se, int Count = 2)
 /// <param name="Runs">SGD runs.</param>
 /// <param name="OptimumLoss">min_z L(z) over the k-subsets.</param>
 /// <param name="Seconds">Wall time of the cell.</param>
+/// <param name="Noise">The perturbation noise ("gumbel" or "sog").</param>
+/// <param name="AimleTrajectory">AIMLE: lambda, beta and the running non-zero rate after each backward pass of the cosine
+/// study (the warm-up passes, then the measured one), mean ± SE over seeds; null for the other methods.</param>
 public sealed record ImleGradientsCellResult(int N, int K, long States, GradientMethod Method, IReadOnlyList<double> Lambdas,
     IReadOnlyList<MeanSe> Cosine, int Seeds, MeanSe? AimleLambda, MeanSe TrueGradientNorm, IReadOnlyList<MeanSe> Gap,
-    IReadOnlyList<MeanSe> ExactGap, int Runs, double OptimumLoss, double Seconds)
+    IReadOnlyList<MeanSe> ExactGap, int Runs, double OptimumLoss, double Seconds, string Noise = "sog",
+    AimleTrajectory? AimleTrajectory = null)
 {
     /// <summary>The best (highest mean cosine) row: (lambda, mean ± se); lambda NaN for lambda-free methods.</summary>
     public (double Lambda, MeanSe Cosine) Best => Enumerable.Range(0, Cosine.Count)
         .Select(l => (Lambdas.Count > 0 ? Lambdas[l] : double.NaN, Cosine[l])).MaxBy(x => x.Item2.Mean);
 }
+
+/// <summary>AIMLE's adaptive state after each backward pass at the same theta (pass 1 .. warm-up + 1), mean ± SE over seeds.</summary>
+/// <param name="Lambda">The lambda each pass used.</param>
+/// <param name="Beta">beta after the pass's update.</param>
+/// <param name="NonZeroRate">The running mean of the non-zero gradient entries per sample after the pass.</param>
+/// <param name="Cosine">The cosine of the pass's estimate to the exact gradient (the last pass's is the cell's result).</param>
+public sealed record AimleTrajectory(IReadOnlyList<MeanSe> Lambda, IReadOnlyList<MeanSe> Beta, IReadOnlyList<MeanSe> NonZeroRate,
+    IReadOnlyList<MeanSe>? Cosine = null);
 
 /// <summary>
 /// AIMLE's synthetic gradient study (Minervini, Franceschi, Niepert, AAAI 2023, "Adaptive Perturbation-Based Gradient
@@ -78,11 +91,13 @@ public static class ImleGradientsStudy
         int n = config.N, k = config.K, seeds = config.Seeds;
         var m = config.Method;
         using var family = new KSubsetFamily(n, k);
-        var est = new TopKGradientEstimator(family);
+        var est = new TopKGradientEstimator(family, NoiseOf(config));
         var lambdas = GradientMethods.UsesFixedLambda(m) ? config.Lambdas : Array.Empty<double>();
         bool aimle = m is GradientMethod.AimleForward or GradientMethod.AimleCentral;
         var cos = new double[Math.Max(1, lambdas.Count), seeds];
         var adapted = new double[seeds];
+        int passes = config.WarmupSteps + 1;
+        var trajectory = new[] { new double[passes, seeds], new double[passes, seeds], new double[passes, seeds], new double[passes, seeds] };   // lambda, beta, rate, cosine
         var norms = new double[seeds];
         long total = seeds + 2L * config.SgdRepeats, done = 0;
         for (int i = 0; i < seeds; i++)
@@ -100,8 +115,14 @@ public static class ImleGradientsStudy
             else if (aimle)
             {
                 var target = new AdaptiveImleTarget(config.AimleTargetNonZeros, config.AimleStep, config.AimleInitialBeta);
-                for (int w = 0; w < config.WarmupSteps; w++) est.Estimate(m, theta, b, config.Samples, 0, target, gen);
-                cos[0, i] = TopKGradientEstimator.Cosine(est.Estimate(m, theta, b, config.Samples, 0, target, gen), exact);
+                double[] g = Array.Empty<double>();
+                for (int w = 0; w < passes; w++)
+                {
+                    g = est.Estimate(m, theta, b, config.Samples, 0, target, gen);     // the last pass is the measured one
+                    (trajectory[0][w, i], trajectory[1][w, i], trajectory[2][w, i]) = (target.LastLambda, target.Beta, target.NonZeroRate);
+                    trajectory[3][w, i] = TopKGradientEstimator.Cosine(g, exact);
+                }
+                cos[0, i] = TopKGradientEstimator.Cosine(g, exact);
                 adapted[i] = target.LastLambda;
             }
             else
@@ -128,9 +149,25 @@ public static class ImleGradientsStudy
         }
         var gapOfMethod = Curves(m, 0);
         var gapOfExact = Curves(GradientMethod.Exact, 1);
+        AimleTrajectory? path = null;
+        if (aimle)
+        {
+            MeanSe[] Rows(double[,] x) => Enumerable.Range(0, passes).Select(w => MeanSe.Of(Row(x, w))).ToArray();
+            path = new AimleTrajectory(Rows(trajectory[0]), Rows(trajectory[1]), Rows(trajectory[2]), Rows(trajectory[3]));
+        }
         return new ImleGradientsCellResult(n, k, family.Count, m, lambdas, cosine, seeds, aimle ? MeanSe.Of(adapted) : null, MeanSe.Of(norms),
-            gapOfMethod, gapOfExact, config.SgdRepeats, optimum, sw.Elapsed.TotalSeconds);
+            gapOfMethod, gapOfExact, config.SgdRepeats, optimum, sw.Elapsed.TotalSeconds, NoiseKey(config.Noise), path);
     }
+
+    /// <summary>The perturbation noise of a cell: Gumbel(0, 1), or Sum-of-Gamma(k, 10 terms).</summary>
+    public static ImleNoise NoiseOf(ImleGradientsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.Noise == KSubsetNoise.Gumbel ? ImleNoise.Gumbel : ImleNoise.SumOfGamma(config.K);
+    }
+
+    /// <summary>The command-line word of a noise ("gumbel", "sog").</summary>
+    public static string NoiseKey(KSubsetNoise noise) => new KSubsetNoiseNames().Format(noise);
 
     /// <summary>
     /// SGD with momentum (PyTorch's rule: v = mu v + g, theta -= lr v, v = g at the first step) on one method's estimates;

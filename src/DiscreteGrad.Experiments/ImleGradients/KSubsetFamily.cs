@@ -103,27 +103,41 @@ public sealed class KSubsetFamily : IDisposable
     /// <summary>The marginals mu(theta) = E_p[z], [n].</summary>
     public double[] Marginals(double[] theta)
     {
-        var p = Probabilities(theta);
-        var mu = new double[N];
-        for (long s = 0; s < Count; s++)
-            for (int i = 0; i < N; i++) mu[i] += p[s] * _states[s * N + i];
-        return mu;
+        Check(theta, nameof(theta));
+        using var scope = torch.NewDisposeScope();
+        using var t = Owned(theta, new long[] { theta.Length });
+        return torch.softmax(States.matmul(t), 0).matmul(States).data<double>().ToArray();
     }
 
-    /// <summary>Exact E_p[L] and its gradient sum_z p(z) (L(z) - E) z with respect to theta.</summary>
+    /// <summary>
+    /// Exact E_p[L] and its gradient sum_z p(z) (L(z) - E) z with respect to theta, as tensor products over the states
+    /// (no managed array of C(n, k) entries per call: in the SGD curves, where this runs every step, such arrays went to
+    /// the large-object heap and made the collector run often).
+    /// </summary>
     public (double Value, double[] Gradient) ExpectedLoss(double[] theta, double[] b)
     {
-        var p = Probabilities(theta);
+        Check(theta, nameof(theta));
+        var l = LossTensor(b);
+        using var scope = torch.NewDisposeScope();
+        using var t = Owned(theta, new long[] { theta.Length });
+        var p = torch.softmax(States.matmul(t), 0);
+        var e = p.dot(l);
+        var g = States.t().matmul(p * (l - e));
+        return (e.item<double>(), g.data<double>().ToArray());
+    }
+
+    private Tensor? _lossTensor;
+    private double[]? _lossTensorTarget;
+
+    /// <summary>The losses of <see cref="Losses"/> as a float64 tensor [C(n, k)] (the last b's, cached).</summary>
+    private Tensor LossTensor(double[] b)
+    {
         var l = Losses(b);
-        double e = 0;
-        for (long s = 0; s < Count; s++) e += p[s] * l[s];
-        var g = new double[N];
-        for (long s = 0; s < Count; s++)
-        {
-            double w = p[s] * (l[s] - e);
-            for (int i = 0; i < N; i++) g[i] += w * _states[s * N + i];
-        }
-        return (e, g);
+        if (_lossTensor is not null && _lossTensorTarget is not null && _lossTensorTarget.AsSpan().SequenceEqual(b)) return _lossTensor;
+        _lossTensor?.Dispose();
+        _lossTensor = Owned(l, new long[] { Count }).DetachFromDisposeScope();   // a cache: no caller's scope may free it
+        _lossTensorTarget = (double[])b.Clone();
+        return _lossTensor;
     }
 
     /// <summary>Exact samples of p_theta: <paramref name="count"/> states, float64 [count, n].</summary>
@@ -164,5 +178,9 @@ public sealed class KSubsetFamily : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => States.Dispose();
+    public void Dispose()
+    {
+        States.Dispose();
+        _lossTensor?.Dispose();
+    }
 }

@@ -4,13 +4,26 @@ using DiscreteGrad.Imle;
 
 namespace DiscreteGrad.Experiments.KSubsetVae;
 
-/// <summary>Gradient estimator of the k-subset code: I-MLE with a fixed lambda, or AIMLE with the adaptive lambda.</summary>
+/// <summary>Gradient estimator of the k-subset code: I-MLE with a fixed lambda, AIMLE with the adaptive lambda, or SIMPLE.</summary>
 public enum KSubsetMethod
 {
     /// <summary>I-MLE (Niepert et al. 2021) with a fixed lambda and 1/lambda scaling.</summary>
     Imle,
     /// <summary>AIMLE (Minervini et al. 2023): lambda = beta ||theta|| / ||dz||, beta adapted to a target number of non-zero gradient entries.</summary>
     Aimle,
+    /// <summary>SIMPLE (Ahmed et al., ICLR 2023): exact k-subset samples of each block, gradient through the exact marginals
+    /// (<see cref="SimpleKSubsetLayer"/>); no noise, no lambda, no finite difference.</summary>
+    Simple,
+}
+
+/// <summary>The KL term of the loss.</summary>
+public enum KSubsetKl
+{
+    /// <summary>Each block's N-way softmax against the uniform distribution (the AIMLE reference's <c>gumbel_loss</c>).</summary>
+    Categorical,
+    /// <summary>The exact KL of each block's k-subset distribution to the uniform one over the C(N, k) subsets (the SIMPLE
+    /// paper's DVAE).</summary>
+    KSubset,
 }
 
 /// <summary>Perturbation noise of the code layer.</summary>
@@ -34,10 +47,12 @@ public enum KSubsetNoise
 /// </summary>
 public sealed record KSubsetVaeConfig : IValidatedConfig
 {
-    /// <summary>I-MLE or AIMLE (a sweep axis; the command's default grid has both).</summary>
-    [Setting("methods", "Estimators: imle (fixed lambda) or aimle (adaptive lambda).", Axis = true, AxisDefault = "imle,aimle")]
+    /// <summary>I-MLE, AIMLE or SIMPLE (a sweep axis; the command's default grid has I-MLE and AIMLE).</summary>
+    [Setting("methods", "Estimators: imle (fixed lambda), aimle (adaptive lambda) or simple (exact samples, exact marginals; no noise, lambda or difference).",
+        Axis = true, AxisDefault = "imle,aimle")]
     public KSubsetMethod Method { get; init; } = KSubsetMethod.Aimle;
-    /// <summary>Forward (one-sided) or central (two-sided) difference (a sweep axis; the command's default grid has both).</summary>
+    /// <summary>Forward (one-sided) or central (two-sided) difference (a sweep axis; the command's default grid has both).
+    /// SIMPLE takes no difference: its cell is the one with <see cref="FiniteDifference.Central"/>, the other is left out.</summary>
     [Setting("differences", "Finite differences: forward or central.", Axis = true, AxisDefault = "forward,central")]
     public FiniteDifference Difference { get; init; } = FiniteDifference.Central;
     /// <summary>Perturb-and-MAP samples S per example; the decoder sees [B*S, ...] (a sweep axis; the command's default grid has 1 and 10).</summary>
@@ -104,6 +119,9 @@ public sealed record KSubsetVaeConfig : IValidatedConfig
     /// <summary>AIMLE: target number of non-zero gradient entries per block and sample (reference command: 10).</summary>
     [Setting("aimle-target", "AIMLE: target non-zero gradient entries per block and sample.", Min = 0, Max = 1e6)]
     public double AimleTargetNonZeros { get; init; } = 10.0;
+    /// <summary>The KL term: categorical (the AIMLE reference, default) or k-subset (the SIMPLE paper's exact KL).</summary>
+    [Setting("kl", "KL term: categorical (each block's softmax against uniform, the AIMLE reference) or k-subset (the exact KL of each block's k-subset distribution to the uniform one, log C(N, k) - H, the SIMPLE paper).")]
+    public KSubsetKl Kl { get; init; } = KSubsetKl.Categorical;
     /// <summary>Folder of the MNIST files, or <see cref="MnistDataSetting.Auto"/>.</summary>
     [Setting("data", MnistDataSetting.Help, Local = true)]
     public string Data { get; init; } = MnistDataSetting.Auto;
@@ -122,11 +140,13 @@ public sealed record KSubsetVaeConfig : IValidatedConfig
             throw new ArgumentOutOfRangeException(nameof(K), K, $"must be at most --categories = {Categories} (got {K}).");
     }
 
-    /// <summary>Short name of the configuration, e.g. "aimle-central-s10".</summary>
-    public string Label => $"{(Method == KSubsetMethod.Aimle ? "aimle" : "imle")}-{(Difference == FiniteDifference.Central ? "central" : "forward")}-s{Samples}";
+    /// <summary>Short name of the configuration, e.g. "aimle-central-s10", "simple-s10".</summary>
+    public string Label => Method == KSubsetMethod.Simple ? $"simple-s{Samples}"
+        : $"{(Method == KSubsetMethod.Aimle ? "aimle" : "imle")}-{(Difference == FiniteDifference.Central ? "central" : "forward")}-s{Samples}";
 
-    /// <summary>Display name, e.g. "AIMLE central, S = 10".</summary>
-    public string Display => $"{(Method == KSubsetMethod.Aimle ? "AIMLE" : "I-MLE")} {(Difference == FiniteDifference.Central ? "central" : "forward")}, S = {Samples}";
+    /// <summary>Display name, e.g. "AIMLE central, S = 10", "SIMPLE, S = 10".</summary>
+    public string Display => Method == KSubsetMethod.Simple ? $"SIMPLE, S = {Samples}"
+        : $"{(Method == KSubsetMethod.Aimle ? "AIMLE" : "I-MLE")} {(Difference == FiniteDifference.Central ? "central" : "forward")}, S = {Samples}";
 }
 
 /// <summary>The command-line names of <see cref="KSubsetNoise"/>: sog (Sum-of-Gamma) and gumbel.</summary>

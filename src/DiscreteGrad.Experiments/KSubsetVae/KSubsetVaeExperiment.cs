@@ -1,13 +1,14 @@
 using System.Text;
 using DiscreteGrad.Experiments.Data;
 using DiscreteGrad.Experiments.Runner;
+using DiscreteGrad.Imle;
 
 namespace DiscreteGrad.Experiments.KSubsetVae;
 
 /// <summary>
 /// The <c>ksubset-vae</c> experiment: the discrete VAE with k-subset codes on MNIST of Minervini, Franceschi and Niepert
 /// ("Adaptive Perturbation-Based Gradient Estimation for Discrete Latent Variable Models", AAAI 2023), one cell per method
-/// (I-MLE, AIMLE), finite difference, sample count S and seed, each a <see cref="KSubsetVaeTask"/> whose process loads
+/// (I-MLE, AIMLE, SIMPLE), finite difference (not for SIMPLE), sample count S and seed, each a <see cref="KSubsetVaeTask"/> whose process loads
 /// MNIST from <see cref="KSubsetVaeConfig.Data"/>. The report shows the final test loss (and the value the reference code
 /// prints), its terms, the best test loss at an epoch's end and the final lambda, mean +- std over seeds.
 /// </summary>
@@ -16,7 +17,7 @@ public sealed class KSubsetVaeExperiment : Experiment<KSubsetVaeConfig>
     /// <inheritdoc />
     public override string Name => "ksubset-vae";
     /// <inheritdoc />
-    public override string Description => "Discrete VAE with k-subset codes on MNIST (AIMLE paper): I-MLE / AIMLE, forward / central, S samples.";
+    public override string Description => "Discrete VAE with k-subset codes on MNIST (AIMLE paper): I-MLE / AIMLE (forward / central) or SIMPLE, S samples.";
     /// <inheritdoc />
     public override string Title => "Discrete VAE with k-subset codes on MNIST (AIMLE paper)";
     /// <inheritdoc />
@@ -55,6 +56,12 @@ public sealed class KSubsetVaeExperiment : Experiment<KSubsetVaeConfig>
             .Select(r => r.Metrics["test_loss"]).DefaultIfEmpty(double.NaN).Min();
     }
 
+    /// <summary>SIMPLE has no finite difference: it runs in the central-difference cell only.</summary>
+    protected override string? Excluded(KSubsetVaeConfig config) =>
+        config is { Method: KSubsetMethod.Simple, Difference: FiniteDifference.Forward }
+            ? "--methods simple has no finite difference: it runs once, in the --differences central cell"
+            : null;
+
     /// <inheritdoc />
     protected override ITrainingTask CreateTask(KSubsetVaeConfig config, RunContext context)
     {
@@ -69,8 +76,9 @@ public sealed class KSubsetVaeExperiment : Experiment<KSubsetVaeConfig>
         var c = cells[0].Config;
         markdown.AppendLine("## Setup").AppendLine();
         markdown.AppendLine($"Code: {c.Blocks} blocks x {c.Categories} entries, each block a {c.K}-subset (top-k of the perturbed encoder logits " +
-                            $"through the I-MLE layer). Encoder 784-{c.Hidden1}-{c.Hidden2}-{c.CodeSize}, decoder mirrored; loss BCE (summed over " +
-                            "pixels, grey levels in [0, 1], not binarised) + KL of each block's softmax to uniform; " +
+                            $"through the I-MLE layer; for SIMPLE an exact sample of the block's k-subset distribution, gradient of its exact marginals). Encoder 784-{c.Hidden1}-{c.Hidden2}-{c.CodeSize}, decoder mirrored; loss BCE (summed over " +
+                            "pixels, grey levels in [0, 1], not binarised) + " +
+                            (c.Kl == KSubsetKl.KSubset ? $"the exact KL of each block's {c.K}-subset distribution to the uniform one (log C({c.Categories}, {c.K}) − H); " : "KL of each block's softmax to uniform; ") +
                             $"Adam {Inv(c.LearningRate)}, batch {c.BatchSize}, {c.TrainExamples} training and {c.TestExamples} test images, " +
                             $"{c.Epochs} epoch{(c.Epochs == 1 ? "" : "s")}. {(c.Noise == KSubsetNoise.Gumbel ? "Gumbel(0, 1) noise" : $"Sum-of-Gamma noise (k = {c.K}, {c.NoiseTerms} terms)")} at temperature {Inv(c.NoiseTemperature)}; " +
                             $"I-MLE: fixed lambda = {Inv(c.Lambda)}, gradient / lambda; AIMLE: initial beta {Inv(c.AimleInitialBeta)}, " +

@@ -1,3 +1,4 @@
+using DiscreteGrad.Imle;
 using static TorchSharp.torch;
 
 namespace DiscreteGrad.Experiments.KSubsetVae;
@@ -15,6 +16,10 @@ public sealed record KSubsetVaeLossTerms(Tensor Training, Tensor Bce, Tensor Kl)
 /// <item>KL(b) = sum_m sum_n q_{b,m,n} (log q_{b,m,n} - log(1/N)), q_{b,m} = softmax of block m's logits: the KL of each
 /// block's softmax to the uniform distribution over its N entries (the reference's choice for k-subsets too; it is not the
 /// KL of the k-subset distribution, whose marginals sum to k);</item>
+/// <item>or, with <see cref="KSubsetKl.KSubset"/>, the exact KL of each block's k-subset distribution
+/// q(z) ∝ exp(&lt;theta_{b,m}, z&gt;), |z| = k, to the uniform distribution over the C(N, k) subsets: log C(N, k) - H(q) with
+/// H(q) = log Z_k(theta) - &lt;theta, mu(theta)&gt; (<see cref="KSubsetDistribution"/>), the KL of the SIMPLE paper's discrete
+/// VAE (Ahmed et al., ICLR 2023, their DVAE notebook);</item>
 /// <item>training objective = mean_b (sum_s BCE(b, s) + KL(b)). The S reconstruction terms are summed, as the reference
 /// does; since the I-MLE layer averages its S per-sample estimates, the encoder then receives an estimate of the gradient
 /// of mean_s BCE + KL.</item>
@@ -28,7 +33,10 @@ public static class KSubsetVaeLoss
     /// <param name="x">Images [B, D] in [0, 1].</param>
     /// <param name="blocks">Number of blocks M.</param>
     /// <param name="categories">Entries per block N.</param>
-    public static KSubsetVaeLossTerms Compute(Tensor logits, Tensor reconstruction, Tensor x, int blocks, int categories)
+    /// <param name="kl">Which KL term (default: the categorical one of the AIMLE reference).</param>
+    /// <param name="k">Ones per block (for <see cref="KSubsetKl.KSubset"/>).</param>
+    public static KSubsetVaeLossTerms Compute(Tensor logits, Tensor reconstruction, Tensor x, int blocks, int categories,
+        KSubsetKl kl = KSubsetKl.Categorical, int k = 1)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(reconstruction);
@@ -41,9 +49,9 @@ public static class KSubsetVaeLoss
         var target = s == 1 ? x : x.repeat_interleave(s, 0);
         var bce = nn.functional.binary_cross_entropy_with_logits(reconstruction, target, reduction: nn.Reduction.None)
             .sum(dim: 1).reshape(b, s);
-        var kl = Kl(logits, blocks, categories);
-        var training = bce.sum(dim: 1).mean() + kl.mean();
-        return new KSubsetVaeLossTerms(training, bce, kl);
+        var klTerm = kl == KSubsetKl.KSubset ? SubsetKl(logits, blocks, categories, k) : Kl(logits, blocks, categories);
+        var training = bce.sum(dim: 1).mean() + klTerm.mean();
+        return new KSubsetVaeLossTerms(training, bce, klTerm);
     }
 
     /// <summary>KL(b) = sum_m KL(softmax(theta_{b,m}) || uniform(N)) for logits [B, M*N]; returns [B].</summary>
@@ -56,5 +64,30 @@ public static class KSubsetVaeLoss
             throw new ArgumentException($"logits must have shape [B, {blocks * categories}] (got [{string.Join(", ", logits.shape)}]).", nameof(logits));
         var logq = nn.functional.log_softmax(logits.reshape(logits.shape[0], blocks, categories), -1);
         return (logq.exp() * (logq + Math.Log(categories))).sum(new long[] { 1, 2 });
+    }
+
+    /// <summary>
+    /// KL(b) = sum_m [log C(N, k) - H(q_{b,m})] for logits [B, M*N]: the exact KL of each block's k-subset distribution
+    /// q ∝ exp(&lt;theta, z&gt;), |z| = k, to the uniform one, with H(q) = log Z_k(theta) - &lt;theta, mu(theta)&gt;; returns [B].
+    /// </summary>
+    public static Tensor SubsetKl(Tensor logits, int blocks, int categories, int k)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        Guard.AtLeast(blocks, 1, nameof(blocks));
+        Guard.AtLeast(categories, 2, nameof(categories));
+        if (k < 1 || k > categories) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, categories = {categories}] (got {k}).");
+        if (logits.dim() != 2 || logits.shape[1] != (long)blocks * categories)
+            throw new ArgumentException($"logits must have shape [B, {blocks * categories}] (got [{string.Join(", ", logits.shape)}]).", nameof(logits));
+        var theta = logits.reshape(logits.shape[0], blocks, categories);
+        var entropy = KSubsetDistribution.LogPartition(theta, k) - (theta * KSubsetDistribution.Marginals(theta, k)).sum(-1);   // [B, M]
+        return (LogBinomial(categories, k) - entropy).sum(1);
+    }
+
+    /// <summary>log C(n, k), summed in logs.</summary>
+    private static double LogBinomial(int n, int k)
+    {
+        double r = 0;
+        for (int i = 1; i <= k; i++) r += Math.Log(n - k + i) - Math.Log(i);
+        return r;
     }
 }

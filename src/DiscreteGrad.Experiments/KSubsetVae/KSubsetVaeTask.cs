@@ -14,6 +14,8 @@ namespace DiscreteGrad.Experiments.KSubsetVae;
 /// <see cref="TensorTopKSolver"/> (identical results to <see cref="TopKSolver"/>, without the CPU-array round trip) with
 /// Sum-of-Gamma (or Gumbel) noise; I-MLE uses a fixed lambda (gradient divided by lambda), AIMLE an
 /// <see cref="AdaptiveImleTarget"/>; the layer is part of the model, so its target's state is in the model's checkpoints.
+/// SIMPLE uses a <see cref="SimpleKSubsetLayer"/> instead (exact samples of each block, gradient of the exact marginals;
+/// the noise, lambda and difference settings do not apply).
 /// Batches of epoch e follow a permutation drawn from a generator seeded by (seed, e). Evaluation after every epoch on all the
 /// test images (and optionally inside epochs on the first <see cref="KSubsetVaeConfig.IntermediateTestExamples"/>), with the training-time layer (the same noise and S samples, as the reference; the noise drawn from an
 /// evaluation generator with a fixed seed): test BCE (mean over examples and samples), test KL, test loss = BCE + KL, and
@@ -24,7 +26,9 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
     private readonly KSubsetVaeConfig _config;
     private readonly KSubsetVaeData _data;
     private readonly KSubsetVaeModel _model;
-    private readonly ImleLayer _layer;
+    private readonly nn.Module<Tensor, Tensor> _layer;
+    private readonly ImleLayer? _imle;
+    private readonly SimpleKSubsetLayer? _simple;
     private readonly AdaptiveImleTarget? _adaptive;
     private readonly Generator _noise;
     private readonly long _stepsPerEpoch;
@@ -47,19 +51,22 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
         _adaptive = config.Method == KSubsetMethod.Aimle
             ? new AdaptiveImleTarget(config.AimleTargetNonZeros, config.AimleStep, config.AimleInitialBeta)
             : null;
-        _layer = new ImleLayer(new TensorTopKSolver(config.K), new ImleOptions
-        {
-            Noise = config.Noise == KSubsetNoise.Gumbel ? ImleNoise.Gumbel : ImleNoise.SumOfGamma(config.K, config.NoiseTerms),
-            InputTemperature = config.NoiseTemperature,
-            TargetTemperature = config.NoiseTemperature,
-            Samples = config.Samples,
-            Target = _adaptive is null ? ImleTargetDistribution.Fixed(config.Lambda) : _adaptive,
-            Difference = config.Difference,
-            Layout = SampleLayout.Stacked,
-        }, _noise);
+        if (config.Method == KSubsetMethod.Simple)
+            _layer = _simple = new SimpleKSubsetLayer(config.K, config.Samples, SampleLayout.Stacked, _noise);
+        else
+            _layer = _imle = new ImleLayer(new TensorTopKSolver(config.K), new ImleOptions
+            {
+                Noise = config.Noise == KSubsetNoise.Gumbel ? ImleNoise.Gumbel : ImleNoise.SumOfGamma(config.K, config.NoiseTerms),
+                InputTemperature = config.NoiseTemperature,
+                TargetTemperature = config.NoiseTemperature,
+                Samples = config.Samples,
+                Target = _adaptive is null ? ImleTargetDistribution.Fixed(config.Lambda) : _adaptive,
+                Difference = config.Difference,
+                Layout = SampleLayout.Stacked,
+            }, _noise);
         _model = SeededInitialisation.Build(config.Seed, () => new KSubsetVaeModel(config, (int)data.Train.shape[1], _layer));
         _model.to(data.Train.device);
-        Optimizer = optim.Adam(_model.parameters(), config.LearningRate);
+        Optimizer = new Optim.Adam(_model.parameters(), config.LearningRate);
         _batches = new EpochBatches(config.TrainExamples, config.BatchSize, config.Seed, _data.Train.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
         TotalSteps = _stepsPerEpoch * config.Epochs;
@@ -77,8 +84,8 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
     public nn.Module Model => _model;
     /// <summary>The VAE.</summary>
     public KSubsetVaeModel Vae => _model;
-    /// <summary>The perturb-and-MAP layer of the code.</summary>
-    public ImleLayer Layer => _layer;
+    /// <summary>The code layer: an <see cref="ImleLayer"/> (I-MLE, AIMLE) or a <see cref="SimpleKSubsetLayer"/> (SIMPLE).</summary>
+    public nn.Module<Tensor, Tensor> Layer => _layer;
     /// <inheritdoc />
     public OptimizerHelper Optimizer { get; }
     /// <inheritdoc />
@@ -90,13 +97,17 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
     public IReadOnlyDictionary<string, string> Configuration => new Dictionary<string, string>
     {
         ["estimator"] = _config.Display,
-        ["code"] = $"{I(_config.Blocks)} blocks x {I(_config.Categories)} entries, {I(_config.K)}-subset per block (top-k)",
+        ["code"] = $"{I(_config.Blocks)} blocks x {I(_config.Categories)} entries, {I(_config.K)}-subset per block "
+                   + (_simple is null ? "(top-k)" : "(exact samples of the k-subset distribution)"),
         ["network"] = $"{I(_data.Train.shape[1])}-{I(_config.Hidden1)}-{I(_config.Hidden2)}-{I(_config.CodeSize)}, decoder mirrored",
-        ["noise"] = (_config.Noise == KSubsetNoise.Gumbel ? "Gumbel(0, 1)" : $"Sum-of-Gamma(k = {I(_config.K)}, {I(_config.NoiseTerms)} terms)")
-                    + $", temperature {I(_config.NoiseTemperature)}",
-        ["target"] = _adaptive is null
+        ["noise"] = _simple is not null ? "none (SIMPLE samples exactly)"
+            : (_config.Noise == KSubsetNoise.Gumbel ? "Gumbel(0, 1)" : $"Sum-of-Gamma(k = {I(_config.K)}, {I(_config.NoiseTerms)} terms)")
+              + $", temperature {I(_config.NoiseTemperature)}",
+        ["target"] = _simple is not null ? "none: gradient of the exact marginals (SIMPLE)"
+            : _adaptive is null
             ? $"fixed lambda {I(_config.Lambda)}, gradient / lambda"
             : $"adaptive: initial beta {I(_config.AimleInitialBeta)}, step {I(_config.AimleStep)}, target {I(_config.AimleTargetNonZeros)} non-zeros per block and sample",
+        ["kl"] = _config.Kl == KSubsetKl.KSubset ? "exact KL of each block's k-subset distribution to uniform" : "each block's softmax against uniform",
         ["train examples"] = I(_config.TrainExamples),
         ["test examples"] = I(_config.TestExamples),
         ["epochs"] = I(_config.Epochs),
@@ -113,7 +124,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
         var x = _data.Train.index_select(0, _batches.Indices(step));
         Optimizer.zero_grad();
         var o = _model.Forward(x);
-        var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories);
+        var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories, _config.Kl, _config.K);
         terms.Training.backward();
         Optimizer.step();
         var metrics = new Dictionary<string, double>
@@ -128,7 +139,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
             metrics["lambda"] = _adaptive.LastLambda;
             metrics["nonzero_rate"] = _adaptive.NonZeroRate;
         }
-        else metrics["lambda"] = _config.Lambda;
+        else if (_imle is not null) metrics["lambda"] = _config.Lambda;
         return metrics;
     }
 
@@ -138,8 +149,8 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
     /// <inheritdoc />
     public IReadOnlyDictionary<string, double> Evaluate(long stepsDone)
     {
-        var trainGen = _layer.Generator;
-        _layer.Generator = new Generator((ulong)(_config.Seed * 31L + 5));    // evaluation draws never touch the training stream
+        var trainGen = _noise;
+        SetGenerator(new Generator((ulong)(_config.Seed * 31L + 5)));    // evaluation draws never touch the training stream
         try
         {
             using var _ = torch.no_grad();
@@ -151,7 +162,7 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
                 using var scope = torch.NewDisposeScope();
                 var x = _data.Test.narrow(0, s, Math.Min(_config.BatchSize, n - s));
                 var o = _model.Forward(x);
-                var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories);
+                var terms = KSubsetVaeLoss.Compute(o.Logits, o.Reconstruction, x, _config.Blocks, _config.Categories, _config.Kl, _config.K);
                 bce += terms.Bce.mean(new long[] { 1 }).sum().ToDouble();
                 kl += terms.Kl.sum().ToDouble();
             }
@@ -169,8 +180,14 @@ public sealed class KSubsetVaeTask : ITrainingTask, IDisposable
         }
         finally
         {
-            _layer.Generator = trainGen;
+            SetGenerator(trainGen);
         }
+    }
+
+    private void SetGenerator(Generator generator)
+    {
+        if (_imle is not null) _imle.Generator = generator;
+        if (_simple is not null) _simple.Generator = generator;
     }
 
     /// <inheritdoc />

@@ -80,6 +80,63 @@ public static class PolynomialObjective
             : probs.select(-1, 1).mean().ToDouble() * (b - a);
     }
 
+    /// <summary>The targets c_1..c_N: c for every i (<see cref="TargetVector.Constant"/>) or (i - 1/2) / N (<see cref="TargetVector.Ramp"/>).</summary>
+    public static double[] Targets(TargetVector vector, double constant, int dimension)
+    {
+        Guard.AtLeast(dimension, 1, nameof(dimension));
+        return vector switch
+        {
+            TargetVector.Constant => Enumerable.Repeat(constant, dimension).ToArray(),
+            TargetVector.Ramp => Enumerable.Range(1, dimension).Select(i => (i - 0.5) / dimension).ToArray(),
+            _ => throw new ArgumentOutOfRangeException(nameof(vector), vector, "unknown target vector"),
+        };
+    }
+
+    /// <summary>f for a batch of samples z [B, N] and per-coordinate targets c [N] (a tensor of z's dtype): the mean over
+    /// the batch of (1/N) sum_i |z_i - c_i|^p.</summary>
+    public static Tensor Loss(Tensor z, Tensor targets, double power) => (z - targets).abs().pow(power).mean();
+
+    /// <summary>f per sample for per-coordinate targets: z [..., N] to (1/N) sum_i |z_i - c_i|^p, [...].</summary>
+    public static Tensor Values(Tensor z, Tensor targets, double power) => (z - targets).abs().pow(power).mean(new long[] { -1 });
+
+    /// <summary>min over z of f = mean_i min(|1 - c_i|^p, |c_i|^p).</summary>
+    public static double Optimum(IReadOnlyList<double> targets, double power)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        return targets.Average(c => Optimum(c, power));
+    }
+
+    /// <summary>The exact E[f] for per-coordinate targets (float64): mean_i [q_i |1 - c_i|^p + (1 - q_i) |c_i|^p].</summary>
+    public static double ExpectedLoss(Tensor theta, IReadOnlyList<double> targets, double power)
+    {
+        var (q, a, b) = PerCoordinate(theta, targets, power);
+        double sum = 0;
+        for (int i = 0; i < q.Length; i++) sum += q[i] * a[i] + (1 - q[i]) * b[i];
+        return sum / q.Length;
+    }
+
+    /// <summary>E[f] - min f for per-coordinate targets, without cancellation (float64): mean_i of q_i (a_i - b_i) where
+    /// b_i = |c_i|^p &lt;= a_i = |1 - c_i|^p (the optimum has z_i = 0), else (1 - q_i) (b_i - a_i).</summary>
+    public static double ExpectedExcessLoss(Tensor theta, IReadOnlyList<double> targets, double power)
+    {
+        var (q, a, b) = PerCoordinate(theta, targets, power);
+        double sum = 0;
+        for (int i = 0; i < q.Length; i++) sum += b[i] <= a[i] ? q[i] * (a[i] - b[i]) : (1 - q[i]) * (b[i] - a[i]);
+        return sum / q.Length;
+    }
+
+    private static (double[] Q, double[] A, double[] B) PerCoordinate(Tensor theta, IReadOnlyList<double> targets, double power)
+    {
+        CheckTheta(theta);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Count != theta.shape[0])
+            throw new ArgumentException($"targets must hold one c_i per row of theta ({theta.shape[0]}; got {targets.Count}).", nameof(targets));
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var q = theta.detach().to(ScalarType.Float64).softmax(-1).select(-1, 0).cpu().contiguous().data<double>().ToArray();
+        return (q, targets.Select(c => CostOfOne(c, power)).ToArray(), targets.Select(c => CostOfZero(c, power)).ToArray());
+    }
+
     private static void CheckTheta(Tensor theta)
     {
         ArgumentNullException.ThrowIfNull(theta);

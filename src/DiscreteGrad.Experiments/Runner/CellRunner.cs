@@ -87,6 +87,7 @@ public static class CellRunner
                 Stop = cts.Token,
                 Observer = observer,
                 Log = Log,
+                OwnsProcess = ownsProcess,
             };
             _ = context.TorchDevice;   // fails early, with one line, for cuda without CUDA
             GridFolder.WriteStatus(dir, new CellStatus("running", Pid: Environment.ProcessId, Updated: DateTime.UtcNow));

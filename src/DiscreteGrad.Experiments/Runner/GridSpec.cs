@@ -81,6 +81,7 @@ public static class GridSpec<TConfig> where TConfig : class, new()
         foreach (var a in axes)
             combos = combos.SelectMany(c => values[a].Select(v => c.Append(v).ToArray())).ToList();
         var cells = new List<(TConfig, GridCell)>();
+        var defaults = new TConfig();
         foreach (var combo in combos)
         {
             var config = new TConfig();
@@ -94,7 +95,9 @@ public static class GridSpec<TConfig> where TConfig : class, new()
             }
             Validate(config);
             var settings = Settings.ToDictionary(s => s.Name, s => s.Format(s.Get(config)));
-            string key = string.Join("_", axes.Select((a, i) => $"{a.KeyName}-{Slug(a.Format(combo[i]))}"));
+            string key = string.Join("_", axes.Select((a, i) => (a, i))
+                .Where(x => !(x.a.Attribute.KeyOmitsDefault && x.a.Format(combo[x.i]) == x.a.Format(x.a.Get(defaults)!)))
+                .Select(x => $"{x.a.KeyName}-{Slug(x.a.Format(combo[x.i]))}"));
             string group = label(config);
             string seedText = seedAxis is null ? "" : settings.GetValueOrDefault(seedAxis, "");
             string full = seedAxis is null ? group : $"{group} seed {seedText}";

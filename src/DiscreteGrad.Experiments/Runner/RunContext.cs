@@ -29,6 +29,10 @@ public sealed record RunContext
     public CancellationToken Stop { get; init; }
     /// <summary>Progress of the run.</summary>
     public IRunObserver? Observer { get; init; }
+    /// <summary>Whether the run has its process to itself (<c>run-cell</c>), so process-wide measurements and settings
+    /// (its peak resident memory, the allocator's thresholds) are the run's own; false for cells run inside another
+    /// process (inline grids, tests).</summary>
+    public bool OwnsProcess { get; init; }
     /// <summary>Informational messages (data downloads and the like).</summary>
     public Action<string> Log { get; init; } = _ => { };
 

@@ -43,6 +43,11 @@ public sealed class SettingAttribute(string name, string description) : Attribut
     /// <summary>Hidden from <c>--help</c> (still accepted).</summary>
     public bool Hidden { get; init; }
     /// <summary>
+    /// For an axis added to an experiment after grids of it were run: a cell whose value is the property's default leaves
+    /// the axis out of its folder name (<see cref="GridCell.Key"/>), so those grids' folders keep their names and resume.
+    /// </summary>
+    public bool KeyOmitsDefault { get; init; }
+    /// <summary>
     /// For an axis: its values when neither the command line nor <c>--config</c> gives it, as the option's text (e.g.
     /// "imle,aimle,direct"), so a command's default grid can span several values; null: the property's default alone.
     /// </summary>

@@ -87,13 +87,18 @@ public sealed class CategoricalVae : nn.Module<Tensor, Tensor>
 
     /// <summary>KL(softmax(theta) || uniform) = sum_l sum_c q log q + L log C for logits [..., L, C], shape [...];
     /// differentiable.</summary>
+    /// <remarks>When C &lt; L (the VAE's 10 x 30: C = 10, L = 30) the log-softmax runs on a [..., C, L] copy over its
+    /// dimension -2: libtorch's softmax kernels over a last dimension narrower than a SIMD vector (16 floats) work row by
+    /// row and took 0.50 ms for [100, 30, 10] here, over the other dimension 0.10 ms (forward and backward of the KL 1.06
+    /// against 0.42 ms; `$B vae-step --parts 1`). The double sum then adds the same terms in another order, so the result
+    /// equals the last-dimension formula up to float rounding.</remarks>
     public static Tensor KlToUniform(Tensor logits)
     {
         Guard.CategoricalLogits(logits);
         if (logits.dim() < 2) throw new ArgumentException("logits must have shape [..., L, C].", nameof(logits));
         using var scope = torch.NewDisposeScope();
-        var lq = logits.log_softmax(-1);
         long l = logits.shape[^2], c = logits.shape[^1];
+        var lq = c < l ? logits.transpose(-1, -2).log_softmax(-2) : logits.log_softmax(-1);
         var kl = (lq.exp() * lq).sum(new long[] { -1, -2 }) + l * Math.Log(c);
         return scope.MoveToOuter(kl);
     }

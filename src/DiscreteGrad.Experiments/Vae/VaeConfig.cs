@@ -43,7 +43,7 @@ public sealed record VaeConfig : IValidatedConfig
     }
 
     /// <summary>Gradient estimator.</summary>
-    [Setting("estimators", "Gradient estimators; 'all': the nine.", Axis = true, Values = typeof(VaeEstimatorWords))]
+    [Setting("estimators", "Gradient estimators; 'all': the nine of Table 2's comparison (st, stgs, gst, grmck, reinmax, reinforce, nvil, vimco, muprop), 'every': all.", Axis = true, Values = typeof(VaeEstimatorWords))]
     public VaeEstimator Estimator { get; init; } = VaeEstimator.ReinMax;
 
     /// <summary>Seed of every random draw of the run.</summary>
@@ -78,6 +78,14 @@ public sealed record VaeConfig : IValidatedConfig
     [Setting("grmck-k", "Conditional Gumbel draws of GR-MCK.", Min = 1, Max = 100_000)]
     public int GumbelRaoK { get; init; } = 100;
 
+    /// <summary>Forward temperature tau_f of the decoupled Gumbel-softmax (dgs); --tau is its backward one.</summary>
+    [Setting("tau-forward", "Forward temperature of the decoupled Gumbel-softmax (dgs; --tau is the backward one).", Min = 0, MinExclusive = true, Max = 1e6)]
+    public double TauForward { get; init; } = 0.5;
+
+    /// <summary>Hidden units of RELAX's control-variate network.</summary>
+    [Setting("relax-hidden", "Hidden units of RELAX's control-variate network.", Min = 1, Max = 100_000)]
+    public int RelaxHidden { get; init; } = 100;
+
     /// <summary>Training images used (the first ones of MNIST's training set; 60000 = all).</summary>
     [Setting("train-examples", "Training images (the first ones).", Min = 1, Max = 60_000)]
     public int TrainExamples { get; init; } = 60_000;
@@ -104,6 +112,11 @@ public sealed record VaeConfig : IValidatedConfig
     public int NvilHidden { get; init; } = 100;
     /// <summary>Batch size (100, the reference's).</summary>
     public int BatchSize { get; init; } = 100;
+
+    /// <summary>The pathwise estimators' options: tau (tau_b of the decoupled forms), GR-MCK's K, tau_f (decoupled
+    /// Gumbel-softmax only, so that the other estimators' options are those of before it existed).</summary>
+    public DiscreteGrad.Estimators.EstimatorOptions PathwiseOptions => new(Tau: Tau, Beta: 1.0, Gap: 1.0, GumbelRaoK: GumbelRaoK,
+        TauForward: Estimator == VaeEstimator.DecoupledGumbelSoftmax ? TauForward : 1.0);
 
     /// <summary>Number of encoder outputs, C * L.</summary>
     public int CodeSize => Categories * Latents;
@@ -165,7 +178,8 @@ public sealed record VaeConfig : IValidatedConfig
             throw new ArgumentOutOfRangeException(nameof(TestExamples), TestExamples, "TestExamples must be in [1, 10000].");
         Guard.AtLeast(TestSamples, 1, nameof(TestSamples));
         if (!Enum.IsDefined(Estimator))
-            throw new ArgumentOutOfRangeException(nameof(Estimator), Estimator, "Estimator must be one of the nine VaeEstimator values.");
+            throw new ArgumentOutOfRangeException(nameof(Estimator), Estimator, "Estimator must be a VaeEstimator value.");
+        Guard.Temperature(TauForward, nameof(TauForward));
     }
 }
 
@@ -196,15 +210,19 @@ public sealed class VaeShapeWords : ISettingValues
     }
 }
 
-/// <summary>Words of <see cref="VaeEstimator"/>: the short names (st, stgs, ...; display names accepted too) and "all".</summary>
+/// <summary>Words of <see cref="VaeEstimator"/>: the short names (st, stgs, ...; display names accepted too), "all" (the
+/// nine of the existing reports) and "every" (all of them).</summary>
 public sealed class VaeEstimatorWords : SettingWords<VaeEstimator>
 {
     /// <inheritdoc />
     protected override IReadOnlyList<(string Word, VaeEstimator Value, string[] Aliases)> Table { get; } =
-        VaeEstimators.All.Select(e => (VaeEstimators.Key(e), e, new[] { VaeEstimators.Display(e) })).ToArray();
+        VaeEstimators.Every.Select(e => (VaeEstimators.Key(e), e, new[] { VaeEstimators.Display(e) })).ToArray();
 
     /// <inheritdoc />
-    protected override IReadOnlyList<(string Word, VaeEstimator[] Values)> Groups { get; } = new[] { ("all", VaeEstimators.All.ToArray()) };
+    protected override IReadOnlyList<(string Word, VaeEstimator[] Values)> Groups { get; } = new[]
+    {
+        ("all", VaeEstimators.All.ToArray()), ("every", VaeEstimators.Every.ToArray()),
+    };
 
     /// <inheritdoc />
     protected override string Normalize(string text) => VaeEstimators.Normalize(text);

@@ -36,14 +36,21 @@ public sealed record GradientBiasRow(VaeEstimator Estimator, int Image, long Dra
 /// of E[f] over the analysed images);</item>
 /// <item>NVIL: (f(z) - b(x)) d log q(z) / d theta with b(x) = E[f | x] (the ideal input-dependent baseline its network is
 /// trained towards) and without the variance division (a positive step-size factor);</item>
-/// <item>MuProp: the library's estimator (Taylor baseline at softmax(theta) plus the analytic correction).</item>
+/// <item>MuProp: the library's estimator (Taylor baseline at softmax(theta) plus the analytic correction);</item>
+/// <item>IndeCateR: the library's estimator with one code per draw;</item>
+/// <item>REBAR and RELAX: <see cref="Relax.Categorical"/> with REBAR's control variate at its initial eta = 1, lambda = 0.5
+/// (an analysed model has no trained control variate; the estimate is unbiased for every control variate, only its
+/// variance depends on it).</item>
 /// </list>
 /// VIMCO is not analysed: it estimates the gradient of the K-sample bound, a different objective.
 /// </summary>
 public static class VaeGradientBias
 {
-    /// <summary>The estimators the analysis covers (all but VIMCO).</summary>
+    /// <summary>The estimators of "all" the analysis covers (the nine but VIMCO).</summary>
     public static IReadOnlyList<VaeEstimator> Analysed { get; } = VaeEstimators.All.Where(e => e != VaeEstimator.Vimco).ToArray();
+
+    /// <summary>Every estimator the analysis covers ("every": all but VIMCO).</summary>
+    public static IReadOnlyList<VaeEstimator> AnalysedEvery { get; } = VaeEstimators.Every.Where(e => e != VaeEstimator.Vimco).ToArray();
 
     /// <summary>f(z) = BCE(z, x) for codes z [S, L, C] and one image x [1, 784], in z's dtype, shape [S].</summary>
     public static Func<Tensor, Tensor> BceOfCodes(CategoricalVae vae, Tensor image)
@@ -54,7 +61,7 @@ public static class VaeGradientBias
 
     /// <summary>
     /// Gradients of one estimate per row, [S, L, C]: S independent draws at theta [L, C] (float64), or one per pinned code
-    /// when <paramref name="pinned"/> [S, L, C] is given (not for STGS / GR-MCK, whose noise is continuous).
+    /// when <paramref name="pinned"/> [S, L, C] is given (not for the estimators with continuous noise, <see cref="VaeEstimators.HasContinuousNoise"/>).
     /// </summary>
     /// <param name="vae">The fixed model.</param>
     /// <param name="image">x [1, 784].</param>
@@ -80,6 +87,16 @@ public static class VaeGradientBias
             var z = DiscreteGrad.Estimators.Categorical.Sample(leaf, VaeEstimators.PathwiseKind(estimator), options, generator: generator, sample: pinned).Value;
             total = f(z).sum();
         }
+        else if (estimator is VaeEstimator.Rebar or VaeEstimator.Relax)
+        {
+            if (pinned is not null) throw new ArgumentException($"{VaeEstimators.Display(estimator)} draws continuous noise; its draws cannot be pinned.", nameof(pinned));
+            using var control = new RelaxControl(categorical: true, eventDims: 2, eventSize: theta.shape[0] * theta.shape[1], hidden: null, theta.dtype);
+            // Each of the S rows is its own problem: f maps [1, S, L, C] to [1, S].
+            var r = Relax.Categorical(leaf, f, z => control.Value(z, f), 1, generator);
+            return scope.MoveToOuter(r.Gradients[0].detach());
+        }
+        else if (estimator == VaeEstimator.IndeCateR)
+            total = IndeCateR.Categorical(leaf, f, 1, generator, pinned?.unsqueeze(0)).Surrogate.sum();
         else if (estimator == VaeEstimator.MuProp)
             total = MuProp.Categorical(leaf, f, generator: generator, sample: pinned).Surrogate.sum();
         else
@@ -88,11 +105,12 @@ public static class VaeGradientBias
         return scope.MoveToOuter(g.detach());
     }
 
-    /// <summary>The expected estimate E_z[g(z)] by enumerating all codes (null for STGS and GR-MCK).</summary>
+    /// <summary>The expected estimate E_z[g(z)] by enumerating all codes (null for the estimators with continuous noise,
+    /// <see cref="VaeEstimators.HasContinuousNoise"/>).</summary>
     public static Tensor? EnumeratedExpectation(CategoricalVae vae, Tensor image, Tensor theta, VaeEstimator estimator,
         EstimatorOptions options, double baseline)
     {
-        if (estimator is VaeEstimator.StraightThroughGumbel or VaeEstimator.GumbelRao) return null;
+        if (VaeEstimators.HasContinuousNoise(estimator)) return null;
         using var scope = torch.NewDisposeScope();
         var states = Enumeration.JointStates(theta.shape[0], theta.shape[1], theta.dtype, theta.device);
         var p = Enumeration.LogProbabilities(theta.detach(), states).exp();

@@ -29,6 +29,12 @@ public sealed record VaeLoss(Tensor Loss, Tensor Nelbo, Tensor Bce, Tensor Kl, T
 /// (+ NVIL's baseline-network loss, whose gradient reaches only that network).</item>
 /// <item>VIMCO: the K-sample bound L = log (1/K) sum_k w_k, log w_k = -BCE(z_k, x) - L log C - log q(z_k | x) (uniform prior),
 /// loss = -mean_B(VIMCO surrogate); it trains the K-sample bound (not the ELBO), as VIMCO is defined.</item>
+/// <item>IndeCateR: one code per image and its L C one-variable changes, decoded in one batch (f = BCE per image); the
+/// surrogate gives the encoder its estimate and the decoder grad BCE at the sampled code.</item>
+/// <item>REBAR / RELAX: <see cref="Relax.Categorical"/> with one sample per image and the objective's
+/// <see cref="RelaxControl"/> (a module of the objective, so Adam steps it and checkpoints carry it); the encoder gets the
+/// estimate through <see cref="RelaxControl.Surrogate"/>, the decoder grad BCE(b, x), the control variate the gradient of
+/// the Monte Carlo variance.</item>
 /// </list>
 /// </summary>
 public sealed class VaeObjective : nn.Module
@@ -38,6 +44,7 @@ public sealed class VaeObjective : nn.Module
     private readonly MovingAverageBaseline? _movingAverage;
     private readonly NvilBaseline? _nvil;
     private readonly Sequential? nvil_network;
+    private readonly RelaxControl? relax_control;
 
     /// <summary>Creates the objective of <paramref name="config"/>'s estimator, drawing every sample from <paramref name="generator"/>.</summary>
     public VaeObjective(VaeConfig config, Generator generator) : base(nameof(VaeObjective))
@@ -55,7 +62,16 @@ public sealed class VaeObjective : nn.Module
             register_module("nvil_network", nvil_network);
             _nvil = new NvilBaseline(nvil_network, config.BaselineDecay);
         }
+        if (config.Estimator is VaeEstimator.Rebar or VaeEstimator.Relax)
+        {
+            relax_control = new RelaxControl(categorical: true, eventDims: 2, eventSize: config.CodeSize,
+                config.Estimator == VaeEstimator.Relax ? config.RelaxHidden : null);
+            register_module("relax_control", relax_control);
+        }
     }
+
+    /// <summary>REBAR's or RELAX's control variate (those two only).</summary>
+    public RelaxControl? Control => relax_control;
 
     /// <summary>The estimator.</summary>
     public VaeEstimator Estimator => _config.Estimator;
@@ -82,8 +98,7 @@ public sealed class VaeObjective : nn.Module
         {
             case var e when VaeEstimators.IsPathwise(e):
             {
-                var options = new EstimatorOptions(Tau: _config.Tau, Beta: 1.0, Gap: 1.0, GumbelRaoK: _config.GumbelRaoK);
-                var s = DiscreteGrad.Estimators.Categorical.Sample(theta, VaeEstimators.PathwiseKind(e), options, generator: _generator);
+                var s = DiscreteGrad.Estimators.Categorical.Sample(theta, VaeEstimators.PathwiseKind(e), _config.PathwiseOptions, generator: _generator);
                 var b = vae.Bce(s.Value, x);
                 loss = (b + kl).mean();
                 bce = b.detach();
@@ -127,6 +142,21 @@ public sealed class VaeObjective : nn.Module
                 var r = MuProp.Categorical(theta, f, generator: _generator);
                 loss = r.Surrogate.mean() + kl.mean();
                 bce = r.Values;
+                break;
+            }
+            case VaeEstimator.IndeCateR:
+            {
+                var r = ScoreFunction.IndeCateR.Categorical(theta, f, 1, _generator);           // surrogate [1, B]
+                loss = r.Surrogate.mean() + kl.mean();
+                bce = r.Values.squeeze(0);
+                break;
+            }
+            case VaeEstimator.Rebar or VaeEstimator.Relax:
+            {
+                var control = relax_control!;
+                var r = ScoreFunction.Relax.Categorical(theta, f, z => control.Value(z, f), 1, _generator);   // values [1, B]
+                loss = control.Surrogate(theta, r, 1.0 / theta.shape[0]) + r.Values.mean() + kl.mean();
+                bce = r.Values.detach().squeeze(0);
                 break;
             }
             default:

@@ -55,7 +55,7 @@ public sealed class VaeTask : ITrainingTask, IDisposable
         _module.to(_device);
         Optimizer = config.Optimizer == VaeOptimizer.RAdam
             ? new Optim.RAdam(_module.parameters(), config.LearningRate)
-            : optim.Adam(_module.parameters(), config.LearningRate);
+            : new Optim.Adam(_module.parameters(), config.LearningRate);
         _batches = new EpochBatches(config.TrainExamples, config.BatchSize, config.Seed, _data.Train.device);
         _stepsPerEpoch = _batches.StepsPerEpoch;
         TotalSteps = _stepsPerEpoch * config.Epochs;

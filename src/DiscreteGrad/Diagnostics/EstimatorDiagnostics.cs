@@ -6,9 +6,9 @@ namespace DiscreteGrad.Diagnostics;
 
 /// <summary>
 /// Bias and variance of a pathwise estimator on f(z) over N independent categoricals with logits [N, K].
-/// <para>For ST, ReinMax and GST, whose only randomness is the sample D, E_D[g_hat] = sum_D p(D) g_hat(D) is computed
-/// exactly by enumerating every joint sample. For Gumbel-softmax, STGS and GR-MCK (continuous noise) it is a Monte Carlo
-/// mean with its standard error.</para>
+/// <para>For ST, ReinMax, GST and ZGR, whose only randomness is the sample D, E_D[g_hat] = sum_D p(D) g_hat(D) is computed
+/// exactly by enumerating every joint sample. For Gumbel-softmax, STGS, GR-MCK and the decoupled forms (continuous noise)
+/// it is a Monte Carlo mean with its standard error.</para>
 /// The estimator is applied to the batch of states at once: the logits are replicated [S, N, K] as a leaf so one backward
 /// pass gives every per-sample gradient.
 /// </summary>
@@ -16,7 +16,7 @@ public static class EstimatorDiagnostics
 {
     /// <summary>True when <see cref="ExpectedGradient"/> enumerates the sample for this estimator.</summary>
     public static bool IsEnumerable(EstimatorKind kind) => kind is EstimatorKind.StraightThrough or EstimatorKind.ReinMax
-        or EstimatorKind.GappedStraightThrough;
+        or EstimatorKind.GappedStraightThrough or EstimatorKind.Zgr;
 
     /// <summary>The expected gradient of <paramref name="kind"/> for E[f], exactly where possible.</summary>
     /// <param name="logits">theta [N, K], any floating dtype: the estimator runs on a float64 copy, so f receives float64

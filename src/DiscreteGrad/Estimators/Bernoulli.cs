@@ -8,6 +8,10 @@ namespace DiscreteGrad.Estimators;
 /// [theta, 0], class 0 meaning z = 1, so P(z = 1) = softmax([theta, 0])_0 = sigmoid(theta). The returned z is the first
 /// coordinate of the two-class output (its gradient is the estimator's gradient for that coordinate).
 /// (The reference Bernoulli VAE of the ReinMax paper used [p, 1 - p]; both give the same distribution.)
+/// <para>Without pinned noise every estimator runs on theta directly, without building the two-class tensor: one uniform
+/// per variable (z = 1[U &lt; sigmoid(theta)], or a logistic perturbation for Gumbel-softmax and STGS) and a gradient c g
+/// with the estimator's per-variable slope c (the two-class path described at <see cref="Categorical"/>), the same
+/// sample, value and gradient as the two-class categorical node on [theta, 0], bit for bit.</para>
 /// </summary>
 public static class Bernoulli
 {
@@ -22,7 +26,15 @@ public static class Bernoulli
     /// <param name="noise">Optional pinned noise of the two-class node: Gumbel(0, 1) [..., 2], or Exponential(1) [..., 2, K] for GR-MCK.</param>
     public static BernoulliSample Sample(Tensor logits, EstimatorKind kind, EstimatorOptions? options = null,
         Generator? generator = null, Tensor? sample = null, Tensor? noise = null)
-        => FromTwoClass(logits, sample, (two, pinned) => Categorical.Sample(two, kind, options, generator: generator, sample: pinned, noise: noise));
+    {
+        if (TwoClassEstimator.Handles(kind, noise, sample))
+        {
+            var o = options ?? new EstimatorOptions();
+            o.Validate();
+            return TwoClassEstimator.SampleBernoulli(logits, kind, o, generator, sample);
+        }
+        return FromTwoClass(logits, sample, (two, pinned) => Categorical.Sample(two, kind, options, generator: generator, sample: pinned, noise: noise));
+    }
 
     /// <summary>Draws z in {0, 1} with P(z = 1) = sigmoid(theta) through any estimator applied to the two-class logits [theta, 0].</summary>
     /// <param name="logits">theta [...], floating point and finite.</param>
@@ -33,6 +45,7 @@ public static class Bernoulli
         Generator? generator = null)
     {
         ArgumentNullException.ThrowIfNull(estimator);
+        if (estimator is CategoricalEstimator builtIn) return Sample(logits, builtIn.Kind, options, generator);
         return FromTwoClass(logits, null, (two, _) => Categorical.Sample(two, estimator, options, generator: generator));
     }
 

@@ -12,21 +12,28 @@ namespace DiscreteGrad.Estimators;
 /// and moving the results back, so <c>Sample(x, kind, dim: 1)</c> on [B, K, N] equals
 /// <c>Sample(x.transpose(1, 2), kind)</c> transposed back, draws and gradients included (the same generator state gives
 /// the same draws).</para>
+/// <para>Two classes (a category axis of size 2, floating-point logits, no pinned noise) take a specialised path that
+/// works on the difference delta = theta_0 - theta_1 along any axis without moving it: one uniform per variable,
+/// D_0 = 1[U &lt; sigmoid(delta)] (Gumbel-softmax and STGS: a logistic perturbation z = delta + beta logit(U), D_0 = 1[z &gt;= 0]),
+/// the same law as the Gumbel-max draw of the general path but another random stream; and one autograd node whose
+/// gradient c (g_0 - g_1) (1, -1) is the estimator's (c a per-variable slope: ST's J(softmax(theta / tau)), ReinMax's
+/// second-order form, GST's gapped softmax, GR-MCK's average over conditional draws, the Gumbel-softmax's Jacobian).
+/// A pinned sample is used as given. The forward values are those of the general path for the same sample.</para>
 /// </summary>
 public static class Categorical
 {
     /// <summary>Draws from the node and returns the value with the estimator's gradient, the hard sample and the probabilities.</summary>
     /// <param name="logits">theta [..., K, ...], floating point and finite.</param>
     /// <param name="kind">Which estimator.</param>
-    /// <param name="options">tau, beta, gap, K of GR-MCK; null for the defaults.</param>
+    /// <param name="options">tau, beta, gap, K of GR-MCK, tau_f of the decoupled Gumbel-softmax; null for the defaults.</param>
     /// <param name="dim">Axis of the categories, in [-r, r - 1] for logits of r dimensions (default -1, the last).</param>
     /// <param name="generator">Random source (null: TorchSharp's default generator).</param>
     /// <param name="sample">Optional pinned one-hot sample D (the logits' shape, one-hot over <paramref name="dim"/>), only
-    /// for the estimators that draw D ~ Cat(softmax(theta)) (ST, ReinMax, GST, GR-MCK); Gumbel-softmax and STGS refuse it
-    /// (their sample is set by their noise), with an <see cref="ArgumentException"/>.</param>
+    /// for the estimators that draw D ~ Cat(softmax(theta)) (ST, ReinMax, GST, GR-MCK, ZGR); Gumbel-softmax, STGS and the
+    /// decoupled forms refuse it (their sample is set by their noise), with an <see cref="ArgumentException"/>.</param>
     /// <param name="noise">Optional pinned noise, only for the estimators that draw noise: standard Gumbel(0, 1) of the
-    /// logits' shape for Gumbel-softmax and STGS (scaled by beta inside); Exponential(1) of the logits' shape plus a
-    /// trailing axis of GumbelRaoK draws for GR-MCK. ST, ReinMax and GST refuse it.</param>
+    /// logits' shape for Gumbel-softmax, STGS and the decoupled forms (scaled by beta inside); Exponential(1) of the
+    /// logits' shape plus a trailing axis of GumbelRaoK draws for GR-MCK. ST, ReinMax, GST and ZGR refuse it.</param>
     public static CategoricalSample Sample(Tensor logits, EstimatorKind kind, EstimatorOptions? options = null, long dim = -1,
         Generator? generator = null, Tensor? sample = null, Tensor? noise = null)
     {
@@ -40,6 +47,8 @@ public static class Categorical
         if (noise is not null && !UsesNoise(kind))
             throw new ArgumentException(
                 $"{kind} draws no noise besides its sample D ~ Cat(softmax(theta)); pin the sample with sample instead.", nameof(noise));
+        if (IsTwoClass(logits, dim) && TwoClassEstimator.Handles(kind, noise))
+            return TwoClassEstimator.SampleCategorical(logits, dim, kind, o, generator, sample);
         return OnCategoryAxis(logits, dim, sample, noise, kind == EstimatorKind.GumbelRao ? o.GumbelRaoK : 0, (l, s, n) => kind switch
         {
             EstimatorKind.GumbelSoftmax => GumbelSoftmaxEstimator.Run(l, o.Tau, o.Beta, false, generator, n),
@@ -47,6 +56,9 @@ public static class Categorical
             EstimatorKind.StraightThrough => StraightThroughEstimator.Run(l, o.Tau, generator, s),
             EstimatorKind.ReinMax => ReinMaxEstimator.Run(l, o.Tau, generator, s),
             EstimatorKind.GappedStraightThrough => GappedStraightThroughEstimator.Run(l, o.Tau, o.Gap, generator, s),
+            EstimatorKind.Zgr => ZgrEstimator.Run(l, generator, s),
+            EstimatorKind.DecoupledStraightThroughGumbel => DecoupledGumbelSoftmaxEstimator.Run(l, o.TauForward, o.Tau, o.Beta, true, generator, n),
+            EstimatorKind.DecoupledGumbelSoftmax => DecoupledGumbelSoftmaxEstimator.Run(l, o.TauForward, o.Tau, o.Beta, false, generator, n),
             _ => GumbelRaoEstimator.Run(l, o.Tau, o.GumbelRaoK, generator, s, n),
         });
     }
@@ -67,13 +79,24 @@ public static class Categorical
             ?? throw new InvalidOperationException($"{estimator.GetType().Name}.Sample returned null."));
     }
 
-    /// <summary>True for the estimators whose sample is D ~ Cat(softmax(theta)) and can be pinned with a one-hot tensor.</summary>
-    public static bool DrawsCategoricalSample(EstimatorKind kind) => kind is EstimatorKind.StraightThrough
-        or EstimatorKind.ReinMax or EstimatorKind.GappedStraightThrough or EstimatorKind.GumbelRao;
+    /// <summary>Floating-point logits whose category axis <paramref name="dim"/> (a valid one) has two categories.</summary>
+    private static bool IsTwoClass(Tensor logits, long dim)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        long rank = logits.dim();
+        return rank >= 1 && dim >= -rank && dim < rank && logits.shape[dim < 0 ? dim + rank : dim] == 2 && logits.is_floating_point();
+    }
 
-    /// <summary>True for the estimators that draw noise that can be pinned (Gumbel-softmax, STGS, GR-MCK).</summary>
+    /// <summary>True for the estimators whose sample is D ~ Cat(softmax(theta)) and can be pinned with a one-hot tensor
+    /// (ST, ReinMax, GST, GR-MCK, ZGR).</summary>
+    public static bool DrawsCategoricalSample(EstimatorKind kind) => kind is EstimatorKind.StraightThrough
+        or EstimatorKind.ReinMax or EstimatorKind.GappedStraightThrough or EstimatorKind.GumbelRao or EstimatorKind.Zgr;
+
+    /// <summary>True for the estimators that draw noise that can be pinned (Gumbel-softmax, STGS, GR-MCK and the two
+    /// decoupled forms, whose one Gumbel draw serves both temperatures).</summary>
     public static bool UsesNoise(EstimatorKind kind) => kind is EstimatorKind.GumbelSoftmax
-        or EstimatorKind.StraightThroughGumbel or EstimatorKind.GumbelRao;
+        or EstimatorKind.StraightThroughGumbel or EstimatorKind.GumbelRao or EstimatorKind.DecoupledStraightThroughGumbel
+        or EstimatorKind.DecoupledGumbelSoftmax;
 
     /// <summary>The pinned sample (validated, in the logits' dtype and device) or a fresh D ~ Cat(softmax(theta)).</summary>
     internal static Tensor ResolveSample(Tensor logits, Generator? generator, Tensor? sample)

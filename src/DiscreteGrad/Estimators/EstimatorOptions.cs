@@ -11,7 +11,11 @@ namespace DiscreteGrad.Estimators;
 /// theta + beta g must be finite in it (checked with the logits' finite check; an overflow is refused naming beta).</param>
 /// <param name="Gap">Gap of GST (default 1.0, the GST-1.0 of the ReinMax paper), &gt;= 0.</param>
 /// <param name="GumbelRaoK">Number K &gt;= 1 of conditional Gumbel samples of GR-MCK (default 100).</param>
-public sealed record EstimatorOptions(double Tau = 1.0, double Beta = 1.0, double Gap = 1.0, int GumbelRaoK = 100)
+/// <param name="TauForward">Forward temperature tau_f &gt; 0 of the decoupled Gumbel-softmax (Shah et al. 2024; default 1.0):
+/// its soft forward value is softmax((theta + beta g) / tau_f) while <paramref name="Tau"/> is its backward temperature
+/// tau_b. Only <see cref="EstimatorKind.DecoupledGumbelSoftmax"/> uses it (the hard decoupled STGS forward is the
+/// argmax, which no temperature changes); same range as <paramref name="Tau"/>.</param>
+public sealed record EstimatorOptions(double Tau = 1.0, double Beta = 1.0, double Gap = 1.0, int GumbelRaoK = 100, double TauForward = 1.0)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid parameter.</summary>
     public void Validate()
@@ -20,5 +24,6 @@ public sealed record EstimatorOptions(double Tau = 1.0, double Beta = 1.0, doubl
         Guard.Scale(Beta, nameof(Beta));
         Guard.NonNegative(Gap, nameof(Gap));
         Guard.AtLeast(GumbelRaoK, 1, nameof(GumbelRaoK));
+        Guard.Temperature(TauForward, nameof(TauForward));
     }
 }

@@ -16,6 +16,13 @@ namespace DiscreteGrad.Estimators;
 internal static class GappedStraightThroughEstimator
 {
     internal static CategoricalSample Run(Tensor logits, double tau, double gap, Generator? generator, Tensor? sample)
+        => TwoClassEstimator.Applies(logits)
+            ? TwoClassEstimator.SampleCategorical(logits, -1, EstimatorKind.GappedStraightThrough, new EstimatorOptions(Tau: tau, Gap: gap),
+                generator, sample)
+            : General(logits, tau, gap, generator, sample);
+
+    /// <summary>The estimator for any K (also K = 2, which <see cref="Run"/> gives to <see cref="TwoClassEstimator"/>).</summary>
+    internal static CategoricalSample General(Tensor logits, double tau, double gap, Generator? generator, Tensor? sample)
     {
         Guard.CategoricalLogits(logits);
         Guard.Temperature(tau, logits.dtype);

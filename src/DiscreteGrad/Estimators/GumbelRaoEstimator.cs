@@ -5,21 +5,34 @@ using static TorchSharp.torch;
 namespace DiscreteGrad.Estimators;
 
 /// <summary>
-/// Gumbel-Rao Monte Carlo (GR-MCK, Paulus, Maddison and Krause, ICLR 2021): STGS Rao-Blackwellised over the Gumbel noise
-/// given the sample.
-/// <para>D ~ Cat(softmax(theta)); t = sg(theta), log Z = logsumexp(t); for k = 1..K draw E ~ Exp(1) [..., C] and form the
-/// conditional Gumbel logits: for the sampled index, log Z - log E_D; for i != D, -log(E_i e^{-t_i} + E_D / Z)
-/// (computed as -logaddexp(log E_i - t_i, log E_D - log Z), stable for logits of any size); gk = those - t;
-/// p = mean_k softmax((theta + gk) / tau); out = D + p - sg(p).</para>
-/// Memory: only gk [..., C, K] is kept for the backward pass; the softmaxes are recomputed there in chunks, so the
-/// peak is about one [..., C, K] tensor instead of the several that autograd through the naive formula keeps.
+/// Gumbel-Rao Monte Carlo (GR-MCK, Paulus, Maddison and Krause, "Rao-Blackwellizing the Straight-Through Gumbel-Softmax
+/// Gradient Estimator", ICLR 2021): STGS Rao-Blackwellised over the Gumbel noise given the sample.
+/// <para>D ~ Cat(pi), pi = softmax(theta), with index x; for k = 1..K the conditional Gumbel logits given D (top-down:
+/// E ~ Exp(1) [..., C], Z = sum exp(theta); for the sampled index log Z - log E_x, for i != x -log(E_i e^{-theta_i} + E_x / Z))
+/// enter s_k = softmax(conditional logits / tau), and the estimator is out = D + p - sg(p), p = (1/K) sum_k s_k, whose
+/// gradient is (1/K) sum_k J(s_k)^T v / tau (J(s) = diag(s) - s s^T).</para>
+/// <para>Computed without logarithms or exponentials of the conditional logits: exponentiated and divided by the sampled
+/// entry's, they are r_x = 1 and r_i = pi_i E_x / (E_i + pi_i E_x) in [0, 1] for i != x, so s_k = r^(1/tau) / sum r^(1/tau)
+/// (r^(1/tau) = 0 where pi_i = 0: masked categories get nothing). Fresh draws take E = -log U with U ~ U(0, 1) drawn in the
+/// logits' dtype (the same Exponential(1) law as <c>exponential_</c>, at a fifth of its cost; U = 0 is clamped to the
+/// smallest normal number, as <see cref="Gumbel"/> does); pinned Exponential(1) noise is clamped into [tiny, max] of the
+/// dtype. The value is D itself (D + p - sg(p) equals D exactly). Only r^(1/tau) [..., C, K] and 1 / sum_i r^(1/tau)
+/// [..., 1, K] are kept for the backward pass, which is two batched matrix products per chunk of draws:
+/// sum_k J(s_k)^T v = v * (R w) - R (w^2 * (R^T v)), w_k = 1 / sum_i r_ik.</para>
 /// </summary>
 internal static class GumbelRaoEstimator
 {
-    /// <summary>Largest number of elements of one [..., C, chunk] working tensor.</summary>
-    internal const long ChunkElements = 1L << 22;
+    /// <summary>Largest number of elements of one [..., C, chunk] working tensor (a chunk of draws stays in cache).</summary>
+    internal const long ChunkElements = 1L << 18;
 
     internal static CategoricalSample Run(Tensor logits, double tau, int k, Generator? generator, Tensor? sample, Tensor? exponentialNoise)
+        => exponentialNoise is null && TwoClassEstimator.Applies(logits)
+            ? TwoClassEstimator.SampleCategorical(logits, -1, EstimatorKind.GumbelRao, new EstimatorOptions(Tau: tau, GumbelRaoK: k), generator, sample)
+            : General(logits, tau, k, generator, sample, exponentialNoise);
+
+    /// <summary>The estimator for any K (also two classes, which <see cref="Run"/> gives to <see cref="TwoClassEstimator"/>
+    /// unless the noise is pinned).</summary>
+    internal static CategoricalSample General(Tensor logits, double tau, int k, Generator? generator, Tensor? sample, Tensor? exponentialNoise)
     {
         Guard.CategoricalLogits(logits);
         Guard.Temperature(tau, logits.dtype);
@@ -36,98 +49,100 @@ internal static class GumbelRaoEstimator
             // Exponential(1) draws: 0 and +inf (the ends of the support) are clamped like fresh draws; below 0 or NaN is refused.
             Guard.InRange(exponentialNoise, 0, double.PositiveInfinity, nameof(exponentialNoise), "[0, +inf] (>= 0, not NaN)");
         }
-        var gk = ConditionalGumbels(logits.detach(), d, k, generator, exponentialNoise);
-        var p = GumbelRaoFunction.apply(logits, gk, tau)[0];
-        var value = d + (p - p.detach());
+        var (r, w) = Ratios(logits.detach(), d, tau, k, generator, exponentialNoise);
+        var value = GumbelRaoFunction.apply(logits, d, r, w, tau)[0];
         return new CategoricalSample(scope.MoveToOuter(value), scope.MoveToOuter(d), logits);
     }
 
-    /// <summary>gk [..., C, K]: conditional Gumbel noise given the one-hot sample, minus t (so theta + gk are the perturbed logits).</summary>
-    internal static Tensor ConditionalGumbels(Tensor t, Tensor d, int k, Generator? generator, Tensor? exponentialNoise)
+    /// <summary>
+    /// Per chunk of the K draws: R = r^(1/tau) [..., C, c] (r as in the class remarks) and w = 1 / sum_i R [..., 1, c], so
+    /// that s_k = R[..., k] * w[..., k].
+    /// </summary>
+    internal static (List<Tensor> R, List<Tensor> W) Ratios(Tensor t, Tensor d, double tau, int k, Generator? generator, Tensor? exponentialNoise)
     {
+        using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        var gk = torch.empty(t.shape.Append(k).ToArray(), dtype: t.dtype, device: t.device);
         var fi = torch.finfo(t.dtype);
-        var logZ = t.logsumexp(-1, keepdim: true).unsqueeze(-1);          // [..., 1, 1]
-        var tu = t.unsqueeze(-1);                                          // [..., C, 1]
-        var du = d.unsqueeze(-1);                                          // [..., C, 1]
+        var index = d.argmax(-1, keepdim: true);                               // [..., 1]
+        // pi with 1 at the sample: b = pi' * L_x then gives r_x = L_x / L_x = 1 exactly (L_x < 0), whatever pi_x is.
+        var piU = t.softmax(-1).scatter_(-1, index, torch.ones_like(index, dtype: t.dtype)).unsqueeze(-1);   // [..., C, 1]
+        var rows = t.shape[..^1];
+        long c = t.shape[^1];
         long step = ChunkSize(t, k);
+        var rs = new List<Tensor>();
+        var ws = new List<Tensor>();
         for (long a = 0; a < k; a += step)
         {
             using var cs = torch.NewDisposeScope();
-            long b = Math.Min(k, a + step);
-            Tensor logE;                                                   // [..., C, c]
-            if (exponentialNoise is not null)
-                logE = exponentialNoise.narrow(-1, a, b - a).to(t.dtype, t.device).clamp(fi.tiny, fi.max).log();
-            else   // a fresh draw: the same clamp and log, in place
-                logE = torch.empty(t.shape.Append(b - a).ToArray(), dtype: t.dtype, device: t.device)
-                    .exponential_(1.0, generator).clamp_(fi.tiny, fi.max).log_();
-            var logED = (logE * du).sum(-2, keepdim: true);                // [..., 1, c]
-            var top = logZ - logED;
-            var other = torch.logaddexp(logE - tu, logED - logZ).neg_();
-            var cond = torch.where(du == 1, top, other);
-            gk.narrow(-1, a, b - a).copy_(cond - tu);
+            long n = Math.Min(k, a + step) - a;
+            var at = index.unsqueeze(-1).expand(rows.Append(1).Append(n).ToArray());   // [..., 1, n]
+            // L = -E = log U < 0 (fresh) or -clamp(E) (pinned).
+            var l = exponentialNoise is not null
+                ? exponentialNoise.narrow(-1, a, n).to(t.dtype, t.device).clamp(fi.tiny, fi.max).neg_()
+                : torch.rand(rows.Append(c).Append(n).ToArray(), dtype: t.dtype, device: t.device, generator: generator).log_();
+            var lx = l.gather(-2, at);                                           // [..., 1, n]
+            if (exponentialNoise is null) lx.clamp_min_(Math.Log(fi.tiny));     // U_x = 0: E_x = -log(tiny), finite
+            l.scatter_(-2, at, torch.zeros_like(lx));                            // L_x = 0, so r_x = b_x / b_x
+            var b = piU * lx;                                                    // pi_i L_x <= 0
+            var ratio = b.div_(l.add_(b));                                       // pi_i L_x / (pi_i L_x + L_i) = r_i
+            if (tau != 1.0) ratio.pow_(1.0 / tau);
+            var w = ratio.sum(-2, keepdim: true).reciprocal_();
+            rs.Add(cs.MoveToOuter(ratio));
+            ws.Add(cs.MoveToOuter(w));
         }
-        return gk;
+        foreach (var x in rs) scope.MoveToOuter(x);
+        foreach (var x in ws) scope.MoveToOuter(x);
+        return (rs, ws);
     }
 
     internal static long ChunkSize(Tensor t, long k)
     {
-        long perSample = Math.Max(1, t.numel());
-        return Math.Max(1, Math.Min(k, ChunkElements / perSample));
+        long perDraw = Math.Max(1, t.numel());
+        return Math.Max(1, Math.Min(k, ChunkElements / perDraw));
     }
 }
 
-/// <summary>p = mean_k softmax((theta + gk) / tau) with a chunked, recomputing backward: grad = mean_k J(s_k)^T v / tau.</summary>
+/// <summary>
+/// Inputs (theta, D, R chunks, w chunks, tau); output D, with the gradient (1/K) sum_k J(s_k)^T v / tau,
+/// s_k = R[..., k] w[..., k], computed per chunk as v * (R w) - R (w^2 * (R^T v)).
+/// </summary>
 internal sealed class GumbelRaoFunction : torch.autograd.MultiTensorFunction<GumbelRaoFunction>
 {
     public override string Name => "GumbelRao";
 
     public override List<Tensor> forward(torch.autograd.AutogradContext ctx, params object[] vars)
     {
-        var logits = (Tensor)vars[0];
-        var gk = (Tensor)vars[1];
-        var tau = (double)vars[2];
-        ctx.save_for_backward(new List<Tensor> { logits, gk });
-        ctx.save_data("tau", tau);
+        var d = (Tensor)vars[1];
+        var r = (List<Tensor>)vars[2];
+        var w = (List<Tensor>)vars[3];
+        ctx.save_for_backward(r.Concat(w).ToList());
+        ctx.save_data("chunks", r.Count);
+        ctx.save_data("k", r.Sum(x => x.shape[^1]));
+        ctx.save_data("tau", (double)vars[4]);
         ctx.set_materialize_grads(false);
-        var p = torch.zeros_like(logits);
-        ForEachChunk(logits, gk, tau, s => p.add_(s.sum(-1)));
-        return new List<Tensor> { p.div_(gk.shape[^1]) };
+        return new List<Tensor> { d.clone() };
     }
 
     public override List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> gradOutputs)
     {
-        if (gradOutputs.Count == 0 || gradOutputs[0] is null || gradOutputs[0].IsInvalid) return new List<Tensor> { null!, null!, null! };
+        var none = new List<Tensor> { null!, null!, null!, null!, null! };
+        if (gradOutputs.Count == 0 || gradOutputs[0] is not { IsInvalid: false } v) return none;
         var saved = ctx.get_saved_variables();
-        var logits = saved[0];
-        var gk = saved[1];
+        int chunks = (int)ctx.get_data("chunks");
+        long k = (long)ctx.get_data("k");
         var tau = (double)ctx.get_data("tau");
-        var v = gradOutputs[0].unsqueeze(-1);
-        var grad = torch.zeros_like(logits);
-        ForEachChunk(logits, gk, tau, s =>
-        {
-            var sv = s * v;
-            grad.add_((sv - s * sv.sum(-2, keepdim: true)).sum(-1));     // sum_k J(s_k)^T v over the chunk
-        });
-        grad.div_(gk.shape[^1] * tau);
-        return new List<Tensor> { grad, null!, null! };
-    }
-
-    /// <summary>Calls <paramref name="use"/> with s = softmax((theta + gk) / tau) over the categories, one chunk of the K draws
-    /// [..., C, chunk] at a time, each chunk's temporaries freed before the next.</summary>
-    private static void ForEachChunk(Tensor logits, Tensor gk, double tau, Action<Tensor> use)
-    {
-        using var outer = torch.NewDisposeScope();
-        long k = gk.shape[^1];
-        long step = GumbelRaoEstimator.ChunkSize(logits, k);
-        var tu = logits.unsqueeze(-1);
-        for (long a = 0; a < k; a += step)
+        var vRow = v.unsqueeze(-2);                                            // [..., 1, C]
+        var grad = torch.zeros_like(v);
+        for (int i = 0; i < chunks; i++)
         {
             using var cs = torch.NewDisposeScope();
-            var z = tu + gk.narrow(-1, a, Math.Min(k, a + step) - a);
-            if (tau != 1.0) z = z / tau;
-            use(z.softmax(-2));
+            var r = saved[i];                                                  // [..., C, c]
+            var w = saved[chunks + i];                                         // [..., 1, c]
+            var a = torch.matmul(vRow, r).mul_(w).mul_(w);                     // w^2 (R^T v)   [..., 1, c]
+            var m = torch.matmul(r, torch.cat(new[] { w, a }, -2).transpose(-1, -2));   // [..., C, 2]
+            grad.addcmul_(v, m.select(-1, 0), 1.0).sub_(m.select(-1, 1));
         }
+        none[0] = grad.div_(k * tau);
+        return none;
     }
 }

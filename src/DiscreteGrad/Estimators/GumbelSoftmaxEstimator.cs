@@ -18,6 +18,12 @@ namespace DiscreteGrad.Estimators;
 /// J(y) / tau (J(y) = diag(y) - y y^T) tends to 0 (for a row without ties). Below that size the plain formula is used,
 /// bit for bit as before. With <see cref="Guard.FiniteChecks"/>(false) the scan of s is skipped, and with it the
 /// overflow detection: the plain formula is used.</para>
+/// <para>Two classes without pinned noise (K = 2 on the category axis, and Bernoulli nodes) take one draw per variable:
+/// z = theta_0 - theta_1 + beta L with L = G_0 - G_1 ~ Logistic(0, 1) drawn as logit(U), forward one_hot(z &gt;= 0)
+/// (STGS) or (sigmoid(z / tau), 1 - sigmoid(z / tau)), gradient sigma'(z / tau) / tau (g_0 - g_1) (1, -1): the same law
+/// and the same gradient for the same perturbed difference (see the two-class path at <see cref="Categorical"/>). There
+/// an overflow of beta L is refused naming beta; z itself may overflow to +-inf (logits near the largest number), which
+/// gives the limits (a hard sample, gradient 0) instead of an error.</para>
 /// </summary>
 internal static class GumbelSoftmaxEstimator
 {
@@ -28,6 +34,14 @@ internal static class GumbelSoftmaxEstimator
     /// <param name="generator">Random source.</param>
     /// <param name="noise">Optional pre-drawn standard Gumbel(0, 1) noise of the logits' shape, finite; it is scaled by beta.</param>
     internal static CategoricalSample Run(Tensor logits, double tau, double beta, bool hard, Generator? generator, Tensor? noise)
+        => noise is null && TwoClassEstimator.Applies(logits)
+            ? TwoClassEstimator.SampleCategorical(logits, -1, hard ? EstimatorKind.StraightThroughGumbel : EstimatorKind.GumbelSoftmax,
+                new EstimatorOptions(Tau: tau, Beta: beta), generator, null)
+            : General(logits, tau, beta, hard, generator, noise);
+
+    /// <summary>The estimator for any K (also K = 2, which <see cref="Run"/> gives to <see cref="TwoClassEstimator"/> unless
+    /// the noise is pinned).</summary>
+    internal static CategoricalSample General(Tensor logits, double tau, double beta, bool hard, Generator? generator, Tensor? noise)
     {
         Guard.CategoricalShape(logits);      // the finite check runs on the scores below (one scan covers both)
         Guard.Temperature(tau, logits.dtype);

@@ -67,6 +67,12 @@ public sealed class CategoricalEstimator : ICategoricalEstimator
     public static CategoricalEstimator GappedStraightThrough => Of(EstimatorKind.GappedStraightThrough);
     /// <summary>Gumbel-Rao Monte Carlo (GR-MCK).</summary>
     public static CategoricalEstimator GumbelRao => Of(EstimatorKind.GumbelRao);
+    /// <summary>ZGR (the tau -&gt; 0 limit of GR-MCK).</summary>
+    public static CategoricalEstimator Zgr => Of(EstimatorKind.Zgr);
+    /// <summary>Decoupled STGS, hard forward (gradient at tau_b = Tau).</summary>
+    public static CategoricalEstimator DecoupledStraightThroughGumbel => Of(EstimatorKind.DecoupledStraightThroughGumbel);
+    /// <summary>Decoupled Gumbel-softmax, soft forward at TauForward (gradient at tau_b = Tau).</summary>
+    public static CategoricalEstimator DecoupledGumbelSoftmax => Of(EstimatorKind.DecoupledGumbelSoftmax);
 
     /// <inheritdoc />
     public CategoricalSample Sample(Tensor logits, EstimatorOptions options, Generator? generator)

@@ -13,6 +13,12 @@ namespace DiscreteGrad.Estimators;
 internal static class ReinMaxEstimator
 {
     internal static CategoricalSample Run(Tensor logits, double tau, Generator? generator, Tensor? sample)
+        => TwoClassEstimator.Applies(logits)
+            ? TwoClassEstimator.SampleCategorical(logits, -1, EstimatorKind.ReinMax, new EstimatorOptions(Tau: tau), generator, sample)
+            : General(logits, tau, generator, sample);
+
+    /// <summary>The estimator for any K (also K = 2, which <see cref="Run"/> gives to <see cref="TwoClassEstimator"/>).</summary>
+    internal static CategoricalSample General(Tensor logits, double tau, Generator? generator, Tensor? sample)
     {
         Guard.CategoricalLogits(logits);
         Guard.Temperature(tau, logits.dtype);

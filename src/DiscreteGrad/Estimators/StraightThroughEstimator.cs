@@ -11,6 +11,12 @@ namespace DiscreteGrad.Estimators;
 internal static class StraightThroughEstimator
 {
     internal static CategoricalSample Run(Tensor logits, double tau, Generator? generator, Tensor? sample)
+        => TwoClassEstimator.Applies(logits)
+            ? TwoClassEstimator.SampleCategorical(logits, -1, EstimatorKind.StraightThrough, new EstimatorOptions(Tau: tau), generator, sample)
+            : General(logits, tau, generator, sample);
+
+    /// <summary>The estimator for any K (also K = 2, which <see cref="Run"/> gives to <see cref="TwoClassEstimator"/>).</summary>
+    internal static CategoricalSample General(Tensor logits, double tau, Generator? generator, Tensor? sample)
     {
         Guard.CategoricalLogits(logits);
         Guard.Temperature(tau, logits.dtype);

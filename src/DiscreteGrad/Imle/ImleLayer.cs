@@ -86,7 +86,7 @@ public sealed class ImleLayer : nn.Module<Tensor, Tensor>
         private readonly ImleLayer _layer;
         public ImleBackward(ImleLayer layer) => _layer = layer;
 
-        public Tensor Backward(Tensor theta, Tensor noise, Tensor z, Tensor dz)
+        public Tensor Backward(Tensor theta, Tensor noise, Tensor weights, Tensor z, Tensor dz)
         {
             var o = _layer.Options;
             int samples = o.Samples;
@@ -97,23 +97,26 @@ public sealed class ImleLayer : nn.Module<Tensor, Tensor>
             if (!(lambda >= 0) || double.IsInfinity(lambda))
                 throw new InvalidOperationException($"{target.GetType().Name}.ComputeLambda must return a finite lambda >= 0 (got {lambda}).");
             var thetaRep = PerturbAndMap.Repeat(theta, samples);
-            var baseWeights = o.TargetTemperature == 0 ? thetaRep : thetaRep + noise * o.TargetTemperature;
+            // theta_rep + T_t eps + c dz: one tensor operation from the forward pass's solver input when T_t = T_in.
+            Tensor Perturbed(double c) => o.TargetTemperature == o.InputTemperature ? torch.add(weights, dz, alpha: c)
+                : o.TargetTemperature == 0 ? torch.add(thetaRep, dz, alpha: c)
+                : torch.add(thetaRep, noise, alpha: o.TargetTemperature).add_(dz, alpha: c);
             Tensor difference;
             if (lambda == 0)
                 difference = torch.zeros_like(z);
+            else if (o.Difference == FiniteDifference.Forward)
+            {
+                // Maximising: z(theta + T_t eps) - z(theta - lambda dz + T_t eps); minimising: the negation, with theta + lambda dz.
+                var zBase = o.TargetTemperature == o.InputTemperature ? z
+                    : PerturbAndMap.Solve(_layer.Solver, o.TargetTemperature == 0 ? thetaRep : torch.add(thetaRep, noise, alpha: o.TargetTemperature));
+                var zTarget = PerturbAndMap.Solve(_layer.Solver, Perturbed(-sign * lambda));
+                difference = o.Minimise ? zTarget - zBase : zBase - zTarget;
+            }
             else
             {
-                var step = dz * (sign * lambda);
-                if (o.Difference == FiniteDifference.Forward)
-                {
-                    var zBase = o.TargetTemperature == o.InputTemperature ? z : PerturbAndMap.Solve(_layer.Solver, baseWeights);
-                    difference = zBase - PerturbAndMap.Solve(_layer.Solver, baseWeights - step);
-                }
-                else
-                {
-                    difference = (PerturbAndMap.Solve(_layer.Solver, baseWeights + step) - PerturbAndMap.Solve(_layer.Solver, baseWeights - step)) * 0.5;
-                }
-                if (o.Minimise) difference = difference.neg();
+                var zPlus = PerturbAndMap.Solve(_layer.Solver, Perturbed(sign * lambda));
+                var zMinus = PerturbAndMap.Solve(_layer.Solver, Perturbed(-sign * lambda));
+                difference = (o.Minimise ? zMinus - zPlus : zPlus - zMinus).mul_(0.5);
             }
             var split = PerturbAndMap.Split(difference, batch, samples);
             var gradient = target.Process(split, lambda)

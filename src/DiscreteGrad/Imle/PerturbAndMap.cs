@@ -47,9 +47,9 @@ internal static class PerturbAndMap
     public static Tensor Repeat(Tensor theta, int samples) => samples == 1 ? theta : theta.repeat_interleave(samples, 0);
 
     /// <summary>
-    /// Calls the solver without autograd and checks that it kept the shape and (when <see cref="Guard.CheckFiniteLogits"/>)
-    /// returned finite values, so that a solver's NaN cannot flow into the gradient unreported; the result has weights'
-    /// dtype and device. In the forward pass the <see cref="NonFiniteValueException"/> (ParamName "solver") reaches the
+    /// Calls the solver without autograd and checks that it kept the shape and (when <see cref="Guard.CheckFiniteLogits"/>,
+    /// for solvers other than the library's own, whose 0/1 output cannot hold NaN) returned finite values, so that a
+    /// solver's NaN cannot flow into the gradient unreported; the result has weights' dtype and device. In the forward pass the <see cref="NonFiniteValueException"/> (ParamName "solver") reaches the
     /// caller; in the backward pass TorchSharp cannot carry a managed exception back through libtorch's autograd engine,
     /// so it ends the process with that message (as a solver's own exception there does) instead of a silent NaN gradient.
     /// </summary>
@@ -57,22 +57,28 @@ internal static class PerturbAndMap
     {
         using var _ = torch.no_grad();
         var z = solver.Solve(weights);
-        string type = solver.GetType().Name;
         if (z is null)
-            throw new InvalidOperationException($"{type}.Solve returned null.");
+            throw new InvalidOperationException($"{solver.GetType().Name}.Solve returned null.");
         if (!z.shape.SequenceEqual(weights.shape))
             throw new InvalidOperationException(
-                $"{type}.Solve must return the shape of its input {BatchArrays.Shape(weights)} (got {BatchArrays.Shape(z)}).");
-        if (Guard.CheckFiniteLogits && z.is_floating_point() && !double.IsFinite(Guard.MaxAbs(z)))
+                $"{solver.GetType().Name}.Solve must return the shape of its input {BatchArrays.Shape(weights)} (got {BatchArrays.Shape(z)}).");
+        if (Guard.CheckFiniteLogits && !WritesZeroOne(solver) && z.is_floating_point() && !double.IsFinite(Guard.MaxAbs(z)))
         {
             string input = double.IsFinite(Guard.MaxAbs(weights))
                 ? "for finite weights"
                 : "for weights that hold NaN or infinity themselves (in the backward pass: the upstream gradient is not finite)";
             throw new NonFiniteValueException(
-                $"{type}.Solve returned NaN or infinity {input}; a MAP solver must return finite (0/1) solutions.", nameof(solver));
+                $"{solver.GetType().Name}.Solve returned NaN or infinity {input}; a MAP solver must return finite (0/1) solutions.", nameof(solver));
         }
         return z.detach().to(weights.dtype, weights.device);
     }
+
+    /// <summary>
+    /// The library's own solvers (sealed) build their solutions from 0/1 arrays or a scatter of ones, so their output needs no
+    /// finite scan (one reduction per solver call saved).
+    /// </summary>
+    private static bool WritesZeroOne(IMapSolver solver)
+        => solver is TopKSolver or TensorTopKSolver or GridShortestPathSolver or MaximumSpanningTreeSolver;
 
     /// <summary>[B*S, ...] to [B, S, ...].</summary>
     public static Tensor Split(Tensor stacked, long batch, int samples)
@@ -96,15 +102,16 @@ internal static class PerturbAndMap
 /// <summary>What a perturb-and-MAP layer does in the backward pass, given what its forward pass saved.</summary>
 internal interface IPerturbAndMapBackward
 {
-    /// <summary>Gradient for theta [B, ...] from theta, the unscaled noise eps [B*S, ...], the forward solutions z [B*S, ...]
-    /// and the per-sample upstream gradient dz [B*S, ...].</summary>
-    Tensor Backward(Tensor theta, Tensor noise, Tensor z, Tensor dz);
+    /// <summary>Gradient for theta [B, ...] from theta, the unscaled noise eps [B*S, ...], the forward pass's solver input
+    /// theta_rep + T_in eps [B*S, ...], the forward solutions z [B*S, ...] and the per-sample upstream gradient dz [B*S, ...].</summary>
+    Tensor Backward(Tensor theta, Tensor noise, Tensor weights, Tensor z, Tensor dz);
 }
 
 /// <summary>
 /// The autograd function of the perturb-and-MAP layers. Inputs (theta [B, ...], eps [B*S, ...], inputTemperature, samples,
-/// layout, backward rule); output z [B*S, ...] or its mean [B, ...]. The forward pass saves theta, eps and z, so the backward
-/// pass perturbs with exactly the forward pass's noise.
+/// layout, backward rule); output z [B*S, ...] or its mean [B, ...]. The forward pass saves theta, eps, its solver input
+/// theta_rep + T_in eps and z, so the backward pass perturbs with exactly the forward pass's noise (and need not rebuild
+/// theta_rep + T eps when its temperature is T_in).
 /// </summary>
 internal sealed class PerturbAndMapFunction : torch.autograd.MultiTensorFunction<PerturbAndMapFunction>
 {
@@ -119,15 +126,16 @@ internal sealed class PerturbAndMapFunction : torch.autograd.MultiTensorFunction
         var layout = (SampleLayout)vars[4];
         var solver = (IMapSolver)vars[5];
         var rule = (IPerturbAndMapBackward)vars[6];
-        Tensor z;
+        Tensor z, weights;
         using (torch.no_grad())
         {
             using var scope = torch.NewDisposeScope();
-            var weights = PerturbAndMap.Repeat(theta, samples);
-            if (temperature != 0) weights = weights + noise * temperature;
-            z = scope.MoveToOuter(PerturbAndMap.Solve(solver, weights));
+            var w = PerturbAndMap.Repeat(theta, samples);
+            if (temperature != 0) w = torch.add(w, noise, alpha: temperature);
+            z = scope.MoveToOuter(PerturbAndMap.Solve(solver, w));
+            weights = ReferenceEquals(w, theta) ? theta : scope.MoveToOuter(w);
         }
-        ctx.save_for_backward(new List<Tensor> { theta, noise, z });
+        ctx.save_for_backward(new List<Tensor> { theta, noise, weights, z });
         ctx.save_data("samples", samples);
         ctx.save_data("layout", layout);
         ctx.save_data("rule", rule);
@@ -150,7 +158,7 @@ internal sealed class PerturbAndMapFunction : torch.autograd.MultiTensorFunction
         {
             using var scope = torch.NewDisposeScope();
             var dz = PerturbAndMap.PerSample(g, samples, layout);
-            grad = scope.MoveToOuter(rule.Backward(saved[0], saved[1], saved[2], dz));
+            grad = scope.MoveToOuter(rule.Backward(saved[0], saved[1], saved[2], saved[3], dz));
         }
         nulls[0] = grad;
         return nulls;

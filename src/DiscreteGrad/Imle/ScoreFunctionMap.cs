@@ -69,7 +69,7 @@ public sealed class ScoreFunctionMap : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var t = theta.detach();
         var eps = PerturbAndMap.Noise(t, Samples, Noise, Generator, noise);
-        var z = PerturbAndMap.Solve(Solver, PerturbAndMap.Repeat(t, Samples) + eps * Temperature);
+        var z = PerturbAndMap.Solve(Solver, torch.add(PerturbAndMap.Repeat(t, Samples), eps, alpha: Temperature));
         return scope.MoveToOuter(z);
     }
 

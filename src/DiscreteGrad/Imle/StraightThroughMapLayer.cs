@@ -77,7 +77,7 @@ public sealed class StraightThroughMapLayer : nn.Module<Tensor, Tensor>
         private readonly bool _minimise;
         public Rule(int samples, bool minimise) { _samples = samples; _minimise = minimise; }
 
-        public Tensor Backward(Tensor theta, Tensor noise, Tensor z, Tensor dz)
+        public Tensor Backward(Tensor theta, Tensor noise, Tensor weights, Tensor z, Tensor dz)
         {
             var perItem = PerturbAndMap.Split(dz, theta.shape[0], _samples).mean(new long[] { 1 });
             return _minimise ? perItem.neg() : perItem;

@@ -11,7 +11,7 @@ namespace DiscreteGrad.Layers;
 /// tau annealing) set them between steps, <c>state_dict()</c> / <c>save</c> record their current values and
 /// <c>load_state_dict</c> / <c>load</c> restore them, so a saved model reloads with the temperature it was trained at;
 /// <c>to(device)</c> moves them, and <c>to(dtype)</c> leaves them float64 (a float32 copy of tau = 0.3 would be
-/// 0.30000001). Gap and GumbelRaoK are configuration, not state.</para>
+/// 0.30000001). Gap, GumbelRaoK and TauForward are configuration, not state.</para>
 /// </summary>
 public abstract class StochasticNode : nn.Module<Tensor, Tensor>
 {
@@ -19,6 +19,7 @@ public abstract class StochasticNode : nn.Module<Tensor, Tensor>
     private Tensor beta;
     private double _gap;
     private int _gumbelRaoK;
+    private double _tauForward;
 
     /// <summary>Creates the node.</summary>
     /// <param name="name">Module name.</param>
@@ -39,6 +40,7 @@ public abstract class StochasticNode : nn.Module<Tensor, Tensor>
         Generator = generator;
         _gap = o.Gap;
         _gumbelRaoK = o.GumbelRaoK;
+        _tauForward = o.TauForward;
         tau = ScalarBuffer.Create(o.Tau);
         beta = ScalarBuffer.Create(o.Beta);
         RegisterComponents();
@@ -52,16 +54,17 @@ public abstract class StochasticNode : nn.Module<Tensor, Tensor>
     public Generator? Generator { get; set; }
 
     /// <summary>All hyperparameters (Tau and Beta read from the buffers). Setting validates them and writes Tau and Beta
-    /// into the buffers (Gap and GumbelRaoK are plain settings, not part of the state_dict).</summary>
+    /// into the buffers (Gap, GumbelRaoK and TauForward are plain settings, not part of the state_dict).</summary>
     public EstimatorOptions Options
     {
-        get => new(Tau, Beta, _gap, _gumbelRaoK);
+        get => new(Tau, Beta, _gap, _gumbelRaoK, _tauForward);
         set
         {
             ArgumentNullException.ThrowIfNull(value);
             value.Validate();
             _gap = value.Gap;
             _gumbelRaoK = value.GumbelRaoK;
+            _tauForward = value.TauForward;
             ScalarBuffer.Write(tau, value.Tau);
             ScalarBuffer.Write(beta, value.Beta);
         }

@@ -41,8 +41,10 @@ public static class Relax
 {
     /// <summary>RELAX for Bernoulli nodes with logits theta [...] and S samples.</summary>
     /// <param name="logits">theta [...], floating point and finite.</param>
-    /// <param name="f">Maps b [S, ...] in {0, 1} to values [S].</param>
-    /// <param name="controlVariate">c_phi: maps relaxed z [S, ...] (real logits) to values [S], differentiable in z.</param>
+    /// <param name="f">Maps b [S, ...] in {0, 1} to values [S], or to [S, B...] with B... a leading part of the logits'
+    /// shape (a batch of independent problems, e.g. the images of a VAE batch: each row's learning signal
+    /// f - c(z~) then multiplies only that row's score).</param>
+    /// <param name="controlVariate">c_phi: maps relaxed z [S, ...] (real logits) to values of f's shape, differentiable in z.</param>
     /// <param name="samples">S &gt;= 1 (ignored when <paramref name="uniform"/> is given).</param>
     /// <param name="generator">Random source of u and v.</param>
     /// <param name="uniform">Optional pinned u [S, ...] in (0, 1), which sets b.</param>
@@ -73,11 +75,11 @@ public static class Relax
             var vb = Clamp(b * (q * v + 1 - q) + (1 - b) * (1 - q) * v);
             var zt = theta + vb.log() - (1 - vb).log();
             fb = f(b);
-            CheckValues(fb, s, "f");
+            CheckValues(fb, s, logits, 0, "f");
             var cz = controlVariate(z);
             var czt = controlVariate(zt);
-            CheckValues(cz, s, nameof(controlVariate));
-            grads = Combine(theta, fb, cz, czt, b - q.detach(), logits.dim());
+            CheckControl(cz, czt, fb);
+            grads = Combine(theta, fb, cz, czt, b - q.detach());
         }
         return new RelaxEstimate(scope.MoveToOuter(grads), scope.MoveToOuter(b), scope.MoveToOuter(fb));
     }
@@ -89,8 +91,9 @@ public static class Relax
     /// g = [f(b) - c(z~)] (b - p) + d/dtheta c(z) - d/dtheta c(z~).
     /// </summary>
     /// <param name="logits">theta [..., K], floating point and finite.</param>
-    /// <param name="f">Maps one-hot b [S, ..., K] to values [S].</param>
-    /// <param name="controlVariate">c_phi: maps relaxed z [S, ..., K] to values [S], differentiable in z.</param>
+    /// <param name="f">Maps one-hot b [S, ..., K] to values [S], or to [S, B...] with B... a leading part of the logits'
+    /// shape without the category axis (a batch of independent problems: each row's signal multiplies only its score).</param>
+    /// <param name="controlVariate">c_phi: maps relaxed z [S, ..., K] to values of f's shape, differentiable in z.</param>
     /// <param name="samples">S &gt;= 1 (ignored when <paramref name="noise"/> is given).</param>
     /// <param name="generator">Random source of g and v.</param>
     /// <param name="noise">Optional pinned standard Gumbel noise g [S, ..., K], which sets b.</param>
@@ -132,21 +135,22 @@ public static class Relax
             var logVb = (v.log() * b).sum(-1, keepdim: true);
             var zt = b * (-(-logVb).log()) + (1 - b) * (-((-v.log()) / logP.exp() - logVb).log());
             fb = f(b);
-            CheckValues(fb, s, "f");
+            CheckValues(fb, s, logits, 1, "f");
             var cz = controlVariate(z);
             var czt = controlVariate(zt);
-            CheckValues(cz, s, nameof(controlVariate));
-            grads = Combine(theta, fb, cz, czt, b - logP.exp().detach(), logits.dim());
+            CheckControl(cz, czt, fb);
+            grads = Combine(theta, fb, cz, czt, b - logP.exp().detach());
         }
         return new RelaxEstimate(scope.MoveToOuter(grads), scope.MoveToOuter(b), scope.MoveToOuter(fb));
     }
 
-    /// <summary>[f(b) - c(z~)] score + d/dtheta c(z) - d/dtheta c(z~), with the graph to phi kept (create_graph).</summary>
-    private static Tensor Combine(Tensor theta, Tensor fb, Tensor cz, Tensor czt, Tensor score, long logitDims)
+    /// <summary>[f(b) - c(z~)] score + d/dtheta c(z) - d/dtheta c(z~), with the graph to phi kept (create_graph); the
+    /// signal [S, B...] is broadcast over the remaining axes of theta [S, B..., ...].</summary>
+    private static Tensor Combine(Tensor theta, Tensor fb, Tensor cz, Tensor czt, Tensor score)
     {
         var dcz = torch.autograd.grad(new[] { cz.sum() + theta.sum() * 0 }, new[] { theta }, retain_graph: true, create_graph: true)[0];
         var dczt = torch.autograd.grad(new[] { czt.sum() + theta.sum() * 0 }, new[] { theta }, retain_graph: true, create_graph: true)[0];
-        var coeff = (fb.detach() - czt).view(Samples.Prepend(theta.shape[0], Enumerable.Repeat(1L, (int)logitDims).ToArray()));
+        var coeff = (fb.detach() - czt).view(fb.shape.Concat(Enumerable.Repeat(1L, (int)(theta.dim() - fb.dim()))).ToArray());
         return coeff * score + dcz - dczt;
     }
 
@@ -166,10 +170,27 @@ public static class Relax
         return t.shape[0];
     }
 
-    private static void CheckValues(Tensor values, long s, string name)
+    /// <summary>values must be [S] or [S, B...] with B... a leading part of the logits' shape, short of its last
+    /// <paramref name="eventDims"/> axes.</summary>
+    private static void CheckValues(Tensor values, long s, Tensor logits, int eventDims, string name)
     {
-        if (values.dim() != 1 || values.shape[0] != s)
-            throw new ArgumentException($"{name} must map [S, ...] to values [S] (S = {s}; got {Checks.Show(values.shape)}).", name);
+        long lead = values.dim() - 1;
+        bool ok = values.dim() >= 1 && values.shape[0] == s && lead <= logits.dim() - eventDims
+                  && values.shape.Skip(1).SequenceEqual(logits.shape.Take((int)lead));
+        if (!ok)
+            throw new ArgumentException($"{name} must map [S, ...] to values [S] or [S, B...] with B... leading axes of the logits " +
+                                        $"(S = {s}, logits {Checks.Show(logits.shape)}; got {Checks.Show(values.shape)}).", name);
         Checks.FloatingFinite(values, name);
+    }
+
+    private static void CheckControl(Tensor cz, Tensor czt, Tensor fb)
+    {
+        foreach (var c in new[] { cz, czt })
+        {
+            if (!c.shape.SequenceEqual(fb.shape))
+                throw new ArgumentException($"controlVariate must map [S, ...] to values of f's shape {Checks.Show(fb.shape)} (got {Checks.Show(c.shape)}).",
+                    "controlVariate");
+            Checks.FloatingFinite(c, "controlVariate");
+        }
     }
 }

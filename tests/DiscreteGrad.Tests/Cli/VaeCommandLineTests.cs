@@ -10,7 +10,7 @@ public sealed class VaeCommandLineTests : IDisposable
 
     [Theory]
     [InlineData("error: --epochs must be an integer in [1, 100000] (got '0'). (see --help)", "vae", "--epochs", "0")]
-    [InlineData("error: --estimators: unknown value 'foo'; allowed: all, st, stgs, gst, grmck, reinmax, reinforce, nvil, vimco, muprop. (see --help)",
+    [InlineData("error: --estimators: unknown value 'foo'; allowed: all, every, st, stgs, gst, grmck, reinmax, reinforce, nvil, vimco, muprop, gs, zgr, dstgs, dgs, indecater, rebar, relax. (see --help)",
         "vae", "--estimators", "st,foo")]
     [InlineData("error: --configs: 8x6 has 8^6 codes, more than the enumeration limit 65536.", "vae-bias", "--configs", "8x6")]
     [InlineData("error: every cell of the grid is left out: --k 3: ARM evaluates f at antithetic pairs: K must be even and >= 2 (got 3).",

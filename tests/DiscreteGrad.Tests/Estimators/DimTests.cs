@@ -71,7 +71,8 @@ public class DimTests
         Tensor? Sample(bool moved) => Categorical.DrawsCategoricalSample(kind) ? (moved ? d.transpose(1, 2) : d) : null;
         Tensor? Noise(bool moved) => kind switch
         {
-            EstimatorKind.GumbelSoftmax or EstimatorKind.StraightThroughGumbel => moved ? gumbel.transpose(1, 2) : gumbel,
+            EstimatorKind.GumbelSoftmax or EstimatorKind.StraightThroughGumbel or EstimatorKind.DecoupledStraightThroughGumbel
+                or EstimatorKind.DecoupledGumbelSoftmax => moved ? gumbel.transpose(1, 2) : gumbel,
             EstimatorKind.GumbelRao => moved ? exponential.permute(0, 2, 1, 3) : exponential,   // [B, K, N, 6]: K on axis 1
             _ => null,
         };

@@ -31,7 +31,8 @@ public sealed class BernoulliVaeGridTests : IDisposable
         Assert.Equal("--k must be an integer in [1, 64] (got '65').", Error(bern, ("k", "65")));
         Assert.Equal("--epochs must be an integer in [1, 100000] (got '0').", Error(bern, ("epochs", "0")));
         Assert.Equal("--tau must be a finite number in (0, 1000000] (got '0').", Error(bern, ("tau", "0")));
-        Assert.Equal("--estimators: unknown value 'relax'; allowed: all, reinmax, disarm, arm, rloo, nvil.", Error(bern, ("estimators", "relax")));
+        Assert.Equal("--estimators: unknown value 'vimco'; allowed: all, every, reinmax, disarm, arm, rloo, nvil, st, stgs, gst, grmck, gs, zgr, dstgs, dgs, rebar, relax.",
+            Error(bern, ("estimators", "vimco")));
     }
 
     [Fact]

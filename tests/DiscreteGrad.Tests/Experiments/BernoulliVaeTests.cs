@@ -1,3 +1,4 @@
+using DiscreteGrad.Experiments;
 using DiscreteGrad.Experiments.BernoulliVae;
 using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.ScoreFunction;
@@ -13,10 +14,11 @@ public sealed class BernoulliVaeTests
     private const int Pixels = 5, Hidden = 4, Latent = 3;
 
     /// <summary>A tiny fp64 VAE with a non-zero prior, seeded.</summary>
-    private static BernoulliVaeModel Tiny(int? baselineHidden = null)
+    private static BernoulliVaeModel Tiny(int? baselineHidden = null, BernoulliVaeEstimator? relax = null)
     {
         torch.manual_seed(7);
-        var m = new BernoulliVaeModel(Pixels, Hidden, Latent, baselineHidden);
+        var control = relax is { } r ? new RelaxControl(false, 1, Latent, r == BernoulliVaeEstimator.Relax ? 4 : null) : null;
+        var m = new BernoulliVaeModel(Pixels, Hidden, Latent, baselineHidden, control);
         m.to(ScalarType.Float64);
         using (torch.no_grad()) m.PriorLogits.copy_(torch.tensor(new[] { 0.7, -1.2, 0.3 }, dtype: ScalarType.Float64));
         return m;
@@ -56,7 +58,8 @@ public sealed class BernoulliVaeTests
         new object[] { BernoulliVaeEstimator.DisArm, 2 }, new object[] { BernoulliVaeEstimator.DisArm, 4 },
         new object[] { BernoulliVaeEstimator.Arm, 2 }, new object[] { BernoulliVaeEstimator.Rloo, 2 },
         new object[] { BernoulliVaeEstimator.Rloo, 3 }, new object[] { BernoulliVaeEstimator.Nvil, 1 },
-        new object[] { BernoulliVaeEstimator.Nvil, 3 },
+        new object[] { BernoulliVaeEstimator.Nvil, 3 }, new object[] { BernoulliVaeEstimator.Rebar, 3 },
+        new object[] { BernoulliVaeEstimator.Relax, 3 }, new object[] { BernoulliVaeEstimator.Relax, 6 },
     };
 
     /// <summary>
@@ -69,7 +72,8 @@ public sealed class BernoulliVaeTests
     public void LogitGradientIsUnbiased(BernoulliVaeEstimator estimator, int k)
     {
         using var _ = torch.NewDisposeScope();
-        var m = Tiny(estimator == BernoulliVaeEstimator.Nvil ? 3 : null);
+        var m = Tiny(estimator == BernoulliVaeEstimator.Nvil ? 3 : null,
+            estimator is BernoulliVaeEstimator.Rebar or BernoulliVaeEstimator.Relax ? estimator : null);
         var x = Image();
         var phi = Phi();
         var leaf0 = phi.clone().requires_grad_(true);
@@ -118,6 +122,9 @@ public sealed class BernoulliVaeTests
     [InlineData(BernoulliVaeEstimator.Rloo, 1)]
     [InlineData(BernoulliVaeEstimator.ReinMax, 0)]
     [InlineData(BernoulliVaeEstimator.Nvil, 0)]
+    [InlineData(BernoulliVaeEstimator.Zgr, 0)]
+    [InlineData(BernoulliVaeEstimator.Relax, 2)]
+    [InlineData(BernoulliVaeEstimator.Rebar, 4)]
     public void InvalidEvaluationsAreRejected(BernoulliVaeEstimator estimator, int k)
     {
         Assert.NotNull(BernoulliVaeEstimators.InvalidEvaluations(estimator, k));
@@ -135,6 +142,9 @@ public sealed class BernoulliVaeTests
     [InlineData(BernoulliVaeEstimator.DisArm, 2)]
     [InlineData(BernoulliVaeEstimator.Rloo, 2)]
     [InlineData(BernoulliVaeEstimator.Nvil, 2)]
+    [InlineData(BernoulliVaeEstimator.Zgr, 1)]
+    [InlineData(BernoulliVaeEstimator.Relax, 3)]
+    [InlineData(BernoulliVaeEstimator.Rebar, 6)]
     public void ValidEvaluationsAreAccepted(BernoulliVaeEstimator estimator, int k)
         => Assert.Null(BernoulliVaeEstimators.InvalidEvaluations(estimator, k));
 
@@ -176,8 +186,8 @@ public sealed class BernoulliVaeTests
         {
             var config = new BernoulliVaeConfig
             {
-                Estimator = e, Evaluations = 2, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 25, Epochs = 1,
-                DynamicBinarization = e == BernoulliVaeEstimator.Rloo,
+                Estimator = e, Evaluations = e is BernoulliVaeEstimator.Rebar or BernoulliVaeEstimator.Relax ? 3 : 2, Latent = Latent, Hidden = Hidden,
+                TrainCount = 100, BatchSize = 25, Epochs = 1, DynamicBinarization = e == BernoulliVaeEstimator.Rloo, RelaxHidden = 4,
             };
             double[] Losses()
             {
@@ -198,34 +208,99 @@ public sealed class BernoulliVaeTests
     }
 
     [Fact]
-    public void A_resumed_nvil_run_is_bit_identical_because_its_running_statistics_are_checkpointed()
+    public void RAdamOptionTakesThePyTorchRuleWhoseFirstStepIsPlainLrTimesGradient()
     {
+        // RAdam's first steps (rho_t <= 5) are SGD with bias-corrected momentum: m_hat = g at t = 1, so p1 = p0 - lr g;
+        // Adam's first step is lr g / (|g| + eps), about lr per coordinate: the two are told apart by the first step.
+        using var _ = torch.NewDisposeScope();
         var rng = new Random(5);
-        var train = torch.tensor(Enumerable.Range(0, 100 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 100, Pixels }, ScalarType.Byte);
-        var test = torch.tensor(Enumerable.Range(0, 20 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 20, Pixels }, ScalarType.Byte);
+        var train = torch.tensor(Enumerable.Range(0, 40 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 40, Pixels }, ScalarType.Byte);
+        var test = torch.tensor(Enumerable.Range(0, 10 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 10, Pixels }, ScalarType.Byte);
         using var data = new BernoulliVaeData(train, test, 1, torch.CPU);
         var config = new BernoulliVaeConfig
         {
-            Estimator = BernoulliVaeEstimator.Nvil, Evaluations = 2, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 20, Epochs = 2, NvilHidden = 3,
+            Estimator = BernoulliVaeEstimator.ReinMax, Evaluations = 1, Latent = Latent, Hidden = Hidden, TrainCount = 40, BatchSize = 20,
+            Epochs = 1, Optimizer = DiscreteGrad.Experiments.Vae.VaeOptimizer.RAdam, LearningRate = 0.01,
         };
+        var task = new BernoulliVaeTask(config, data);
+        Assert.IsType<DiscreteGrad.Optim.RAdam>(task.Optimizer);
+        var before = task.Model.parameters().Select(p => p.detach().clone()).ToArray();
+        task.TrainStep(0);
+        var after = task.Model.parameters().ToArray();
+        double worst = 0, moved = 0;
+        for (int i = 0; i < after.Length; i++)
+        {
+            using var expected = before[i] - 0.01 * after[i].grad!;
+            worst = Math.Max(worst, (after[i].detach() - expected).abs().max().item<float>());
+            moved = Math.Max(moved, (after[i].detach() - before[i]).abs().max().item<float>());
+        }
+        Assert.True(moved > 1e-5, $"no parameter moved ({moved})");
+        Assert.True(worst < 1e-6, $"first RAdam step differs from p - lr g by {worst}");
+    }
+
+    /// <summary>Random training (100) and test (20) images of the tiny VAE's size.</summary>
+    private static BernoulliVaeData RandomData(int seed)
+    {
+        var rng = new Random(seed);
+        var train = torch.tensor(Enumerable.Range(0, 100 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 100, Pixels }, ScalarType.Byte);
+        var test = torch.tensor(Enumerable.Range(0, 20 * Pixels).Select(_ => (byte)rng.Next(256)).ToArray(), new long[] { 20, Pixels }, ScalarType.Byte);
+        return new BernoulliVaeData(train, test, 1, torch.CPU);
+    }
+
+    /// <summary>Runs <paramref name="config"/> straight and stopped at <paramref name="stopAt"/> then resumed; the losses,
+    /// the test -ELBO and every parameter must be equal. Returns (straight, resumed) tasks.</summary>
+    private static (BernoulliVaeTask Straight, BernoulliVaeTask Resumed) ResumedEqualsStraight(BernoulliVaeConfig config, BernoulliVaeData data, int stopAt,
+        Action<BernoulliVaeTask, string>? afterStop = null)
+    {
         string dir = Directory.CreateTempSubdirectory("dg-bvae-").FullName;
         try
         {
             var straight = new BernoulliVaeTask(config, data);
             var a = ExperimentRunner.Run(straight, new RunnerOptions(Path.Combine(dir, "a"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false));
-            ExperimentRunner.Run(new BernoulliVaeTask(config, data), new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, StopAtStep: 7));
-            Assert.True(File.Exists(Path.Combine(CheckpointStore.Latest(Path.Combine(dir, "b"))!, "extra.bin")));
+            var first = new BernoulliVaeTask(config, data);
+            ExperimentRunner.Run(first, new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, StopAtStep: stopAt));
+            afterStop?.Invoke(first, Path.Combine(dir, "b"));
             var resumed = new BernoulliVaeTask(config, data);
             var b = ExperimentRunner.Run(resumed, new RunnerOptions(Path.Combine(dir, "b"), LogEvery: 1, CheckpointEvery: 0, WriteReport: false, Resume: true));
-            Assert.Equal(7, b.StartStep);
+            Assert.Equal(stopAt, b.StartStep);
             Assert.Equal(a.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]), b.Records.Where(r => r.Kind == "train").Select(r => r.Metrics["loss"]));
             Assert.Equal(a.FinalEval["test_neg_elbo"], b.FinalEval["test_neg_elbo"]);
-            Assert.Equal(straight.GetExtraState()["nvil"].data<double>().ToArray(), resumed.GetExtraState()["nvil"].data<double>().ToArray());
-            Assert.Empty(new BernoulliVaeTask(config with { Estimator = BernoulliVaeEstimator.ReinMax }, data).GetExtraState());
+            Assert.True(straight.Model.parameters().Zip(resumed.Model.parameters()).All(t => t.First.eq(t.Second).all().item<bool>()), "parameters differ");
+            return (straight, resumed);
         }
         finally
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    [Fact]
+    public void A_resumed_nvil_run_is_bit_identical_because_its_running_statistics_are_checkpointed()
+    {
+        using var data = RandomData(5);
+        var config = new BernoulliVaeConfig
+        {
+            Estimator = BernoulliVaeEstimator.Nvil, Evaluations = 2, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 20, Epochs = 2, NvilHidden = 3,
+        };
+        var (straight, resumed) = ResumedEqualsStraight(config, data, 7,
+            (_, dir) => Assert.True(File.Exists(Path.Combine(CheckpointStore.Latest(dir)!, "extra.bin"))));
+        Assert.Equal(straight.GetExtraState()["nvil"].data<double>().ToArray(), resumed.GetExtraState()["nvil"].data<double>().ToArray());
+        Assert.Empty(new BernoulliVaeTask(config with { Estimator = BernoulliVaeEstimator.ReinMax }, data).GetExtraState());
+    }
+
+    /// <summary>RELAX's control variate is a module of the model: Adam steps it (it moves from eta = 1, lambda = 0.5 and the
+    /// network's start), checkpoints carry it, and a resumed run is bit-identical to a straight one.</summary>
+    [Fact]
+    public void A_resumed_relax_run_is_bit_identical_because_its_control_variate_is_checkpointed()
+    {
+        using var data = RandomData(6);
+        var config = new BernoulliVaeConfig
+        {
+            Estimator = BernoulliVaeEstimator.Relax, Evaluations = 3, Latent = Latent, Hidden = Hidden, TrainCount = 100, BatchSize = 20, Epochs = 2, RelaxHidden = 4,
+        };
+        var start = new BernoulliVaeTask(config, data).Vae.Control!.parameters().Select(p => p.detach().clone()).ToList();
+        var (straight, _) = ResumedEqualsStraight(config, data, 6);
+        Assert.All(start.Zip(straight.Vae.Control!.parameters()), t => Assert.False(t.First.eq(t.Second).all().item<bool>(), "a control-variate parameter did not move"));
+        Assert.Contains(straight.Model.state_dict().Keys, k => k.StartsWith("control.", StringComparison.Ordinal));
     }
 }

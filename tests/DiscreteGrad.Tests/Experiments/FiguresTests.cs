@@ -1,7 +1,6 @@
 using DiscreteGrad.Experiments.Figures;
 using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Experiments.Runner.Backends;
-using DiscreteGrad.Sampling;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -40,12 +39,16 @@ public sealed class FiguresTests : IDisposable
         using var g1 = new Generator(7);
         using var g2 = new Generator(7);
         var grad = BetaToy.Gradient(theta, 1.0, beta, g1).data<double>().ToArray();
-        var noise = Gumbel.Sample(new long[] { 4, 2 }, 1.0, g2, ScalarType.Float64).data<double>().ToArray();
+        // Two classes: the perturbation of the difference, G_1 - G_2 ~ Logistic(0, 1), is drawn as logit(U), U clamped
+        // into [tiny, 1 - eps/2] (one uniform per row).
+        var fi = torch.finfo(ScalarType.Float64);
+        var noise = torch.rand(new long[] { 4 }, dtype: ScalarType.Float64, generator: g2).clamp(fi.tiny, 1 - fi.eps / 2).logit()
+            .data<double>().ToArray();
         var t = theta.data<double>().ToArray();
         for (int i = 0; i < 4; i++)
         {
-            double a = t[2 * i] + beta * noise[2 * i], b = t[2 * i + 1] + beta * noise[2 * i + 1];
-            double y1 = 1 / (1 + Math.Exp(b - a));
+            double a = t[2 * i] - t[2 * i + 1] + beta * noise[i];   // (theta_1 + beta G_1) - (theta_2 + beta G_2)
+            double y1 = 1 / (1 + Math.Exp(-a));
             Assert.Equal(y1 - 1, grad[2 * i], 12);
             Assert.Equal(1 - y1, grad[2 * i + 1], 12);
         }

@@ -1,4 +1,5 @@
 using DiscreteGrad.Experiments.ImleGradients;
+using DiscreteGrad.Experiments.KSubsetVae;
 using DiscreteGrad.Imle;
 using DiscreteGrad.Experiments.Runner;
 using DiscreteGrad.Experiments.Runner.Backends;
@@ -96,12 +97,18 @@ public sealed class ImleGradientsTests : IDisposable
         var exact = f.ExpectedLoss(Theta4, B4).Gradient;
         var gen = new torch.Generator(11);
         const int reps = 400, samples = 50;
-        var draws = Enumerable.Range(0, reps).Select(_ => est.Estimate(GradientMethod.ScoreFunctionExact, Theta4, B4, samples, 0, null, gen)).ToArray();
-        for (int i = 0; i < 4; i++)
+        AssertUnbiased(Enumerable.Range(0, reps).Select(_ => est.Estimate(GradientMethod.ScoreFunctionExact, Theta4, B4, samples, 0, null, gen)).ToArray(), exact);
+    }
+
+    /// <summary>Each coordinate's mean over the draws is within 4 standard errors of <paramref name="expected"/>.</summary>
+    private static void AssertUnbiased(double[][] draws, double[] expected)
+    {
+        int reps = draws.Length;
+        for (int i = 0; i < expected.Length; i++)
         {
             var xs = draws.Select(d => d[i]).ToArray();
             double mean = xs.Average(), se = Math.Sqrt(xs.Select(x => (x - mean) * (x - mean)).Sum() / (reps - 1) / reps);
-            Assert.True(Math.Abs(mean - exact[i]) < 4 * se, $"coordinate {i}: mean {mean}, exact {exact[i]}, se {se}");
+            Assert.True(Math.Abs(mean - expected[i]) < 4 * se, $"coordinate {i}: mean {mean}, expected {expected[i]}, se {se}");
         }
     }
 
@@ -121,6 +128,43 @@ public sealed class ImleGradientsTests : IDisposable
         }
         Assert.Equal(f.ExpectedLoss(theta, b).Gradient, est.Estimate(GradientMethod.Exact, theta, b, 1, 1, null, gen));
         Assert.Throws<ArgumentNullException>(() => est.Estimate(GradientMethod.AimleCentral, theta, b, 2, 1, null, gen));
+    }
+
+    [Fact]
+    public void Simple_estimate_is_unbiased_for_the_Hessian_times_the_expected_upstream_gradient()
+    {
+        // E[Cov(z) 2 (z_s - b)] = 2 Cov(z) (mu - b) over exact samples, Cov(z) and mu from the six enumerated states.
+        using var f = new KSubsetFamily(4, 2);
+        var est = new TopKGradientEstimator(f, ImleNoise.Gumbel);
+        var p = f.Probabilities(Theta4);
+        var mu = f.Marginals(Theta4);
+        var expected = new double[4];
+        for (int s = 0; s < f.Count; s++)
+        {
+            var z = f.State(s);
+            double c = Enumerable.Range(0, 4).Sum(j => (z[j] - mu[j]) * 2 * (mu[j] - B4[j]));
+            for (int i = 0; i < 4; i++) expected[i] += p[s] * (z[i] - mu[i]) * c;
+        }
+        var gen = new torch.Generator(3);
+        const int reps = 300, samples = 20;
+        AssertUnbiased(Enumerable.Range(0, reps).Select(_ => est.Estimate(GradientMethod.Simple, Theta4, B4, samples, 0, null, gen)).ToArray(), expected);
+    }
+
+    [Fact]
+    public void The_linear_lambda_grid_is_the_references_linspace_and_lambda_zero_gives_the_zero_estimate()
+    {
+        var config = new ImleGradientsConfig { LambdaSpacing = LambdaSpacing.Linear, LambdaMin = 0, LambdaMax = 100, LambdaCount = 1001 };
+        config.Validate();
+        var l = config.Lambdas;
+        Assert.Equal(1001, l.Count);
+        Assert.Equal(0, l[0]);
+        Assert.Equal(0.1, l[1], 15);
+        Assert.Equal(50, l[500], 12);
+        Assert.Equal(100, l[^1]);
+        using var f = new KSubsetFamily(4, 2);
+        var est = new TopKGradientEstimator(f, ImleNoise.Gumbel);
+        Assert.Equal(new double[4], est.Estimate(GradientMethod.ImleCentral, Theta4, B4, 10, 0, null, new torch.Generator(1)));
+        Assert.Equal(0, TopKGradientEstimator.Cosine(est.Estimate(GradientMethod.ImleForward, Theta4, B4, 10, 0, null, new torch.Generator(1)), f.ExpectedLoss(Theta4, B4).Gradient));
     }
 
     [Fact]
@@ -182,7 +226,7 @@ public sealed class ImleGradientsTests : IDisposable
     public void A_tiny_grid_of_every_method_runs_in_process_and_reports_its_table_figure_and_reading()
     {
         var (outcomes, grid) = RunGrid("all");
-        Assert.Equal(GradientMethods.Estimators.Length, outcomes.Count);
+        Assert.Equal(2 * GradientMethods.Estimators.Length, outcomes.Count);        // both noises
         foreach (var o in outcomes)
         {
             var r = ImleGradientsExperiment.ReadCell(o.Directory);
@@ -190,7 +234,20 @@ public sealed class ImleGradientsTests : IDisposable
             Assert.Equal(fixedLambda ? new[] { 0.1, 1.0 } : Array.Empty<double>(), r.Lambdas);
             Assert.Equal(fixedLambda ? 2 : 1, r.Cosine.Count);
             Assert.All(r.Cosine, c => Assert.InRange(c.Mean, -1 - 1e-12, 1 + 1e-12));
-            Assert.Equal(r.Method is GradientMethod.AimleForward or GradientMethod.AimleCentral, r.AimleLambda is not null);
+            bool adaptive = r.Method is GradientMethod.AimleForward or GradientMethod.AimleCentral;
+            Assert.Equal(adaptive, r.AimleLambda is not null);
+            Assert.Equal(adaptive, r.AimleTrajectory is not null);
+            Assert.Equal(adaptive, File.Exists(Path.Combine(o.Directory, "aimle.csv")));
+            if (r.AimleTrajectory is { } path)
+            {
+                Assert.Equal(3, path.Lambda.Count);                              // two warm-up passes and the measured one
+                Assert.Equal(r.AimleLambda!.Value.Mean, path.Lambda[^1].Mean, 12);
+                Assert.Equal(0, path.Lambda[0].Mean);                             // beta starts at 0: no perturbation, no gradient
+                Assert.Equal(1e-3, path.Beta[0].Mean, 12);                        // ... and the rate 0.9 < 1 raises beta by one step
+                Assert.Equal(0.9, path.NonZeroRate[0].Mean, 12);
+                Assert.Equal(0, path.Cosine![0].Mean);                           // the zero estimate of pass 1
+                Assert.Equal(r.Cosine[0].Mean, path.Cosine[^1].Mean, 12);       // the measured pass is the last
+            }
             Assert.Equal(4, r.Gap.Count);                                  // steps 0 .. 3
             Assert.All(r.ExactGap, g => Assert.Equal(0, g.Se));            // the exact gradient draws no noise
             var cosine = File.ReadAllLines(Path.Combine(o.Directory, "cosine.csv"));
@@ -204,18 +261,27 @@ public sealed class ImleGradientsTests : IDisposable
         Assert.All(exact, e => Assert.Equal(exact[0], e));
         var (header, rows) = GridReport.Table(Experiment, outcomes);
         Assert.Equal(new[] { "run", "cells", "cosine (best λ)", "cosine SE", "best λ", "AIMLE λ", "final gap", "final gap SE", "exact-gradient final gap" }, header);
-        Assert.Equal(GradientMethods.Estimators.Select(m => $"n = 4, k = 2, {GradientMethods.Label(m)}"), rows.Select(r => r[0]));
-        Assert.Equal("-", rows.Single(r => r[0].EndsWith("STE", StringComparison.Ordinal))[4]);     // STE has no lambda
+        Assert.Equal(GradientMethods.Estimators.SelectMany(m => new[] { "gumbel", "sog" }.Select(noise => $"n = 4, k = 2, {GradientMethods.Label(m)}, {noise} noise")),
+            rows.Select(r => r[0]));
+        Assert.All(rows, r => Assert.Equal("1", r[1]));                     // one cell per row: the noises are not pooled
+        var ste = rows.Where(r => r[0].Contains(", STE,", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, ste.Count);
+        Assert.All(ste, r => Assert.Equal("-", r[4]));     // STE has no lambda
         GridReport.Write(Experiment, grid, Path.Combine(_dir, "docs", "imle.md"));
         var md = File.ReadAllText(Path.Combine(grid, "report.md"));
-        Assert.Contains("## n = 4, k = 2 (6 states)", md);
-        Assert.Contains("![n = 4, k = 2](imle-gradients-n4-k2.png)", md);
+        Assert.Contains("## n = 4, k = 2, Gumbel(0, 1) noise (6 states)", md);
+        Assert.Contains("## n = 4, k = 2, Sum-of-Gamma(k = 2, 10 terms) noise (6 states)", md);
+        Assert.Contains("![n = 4, k = 2, gumbel](imle-gradients-gumbel-n4-k2.png)", md);
         Assert.Contains("| λ | I-MLE forward | I-MLE central |", md);
+        Assert.Contains("| method | cosine | λ |", md);
+        Assert.Contains("AIMLE's adaptation at the same θ", md);
         Assert.Contains("Reading (computed from the tables)", md);
         Assert.Contains("- I-MLE central beats I-MLE forward at ", md);
-        Assert.True(File.Exists(Path.Combine(grid, "imle-gradients-n4-k2.png")));
-        Assert.Contains("](imle-n4-k2.png)", File.ReadAllText(Path.Combine(_dir, "docs", "imle.md")));   // named after the markdown file
-        Assert.True(File.Exists(Path.Combine(_dir, "docs", "imle-n4-k2.png")));
+        Assert.Contains("- AIMLE central (", md);
+        Assert.Contains("- SIMPLE: ", md);
+        Assert.True(File.Exists(Path.Combine(grid, "imle-gradients-sog-n4-k2.png")));
+        Assert.Contains("](imle-gumbel-n4-k2.png)", File.ReadAllText(Path.Combine(_dir, "docs", "imle.md")));   // named after the markdown file
+        Assert.True(File.Exists(Path.Combine(_dir, "docs", "imle-gumbel-n4-k2.png")));
     }
 
     /// <summary>A method's cell draws the same noise whatever else the grid holds, so it is the same alone or among others.</summary>
@@ -225,7 +291,9 @@ public sealed class ImleGradientsTests : IDisposable
         var (alone, _) = RunGrid("alone", ("methods", "aimle-central"));
         var (among, _) = RunGrid("among", ("methods", "ste,aimle-central"));
         string Result(CellOutcome o) => File.ReadAllText(Path.Combine(o.Directory, ImleGradientsExperiment.ResultFile)).Split("\"Seconds\"")[0];
-        Assert.Equal(Result(alone.Single()), Result(among.Single(o => o.Cell.Key == "case-4x2_method-aimle-central")));
+        alone = alone.Where(o => o.Cell.Key.EndsWith("noise-gumbel", StringComparison.Ordinal)).ToList();
+        among = among.Where(o => o.Cell.Key.EndsWith("noise-gumbel", StringComparison.Ordinal)).ToList();
+        Assert.Equal(Result(alone.Single()), Result(among.Single(o => o.Cell.Key == "case-4x2_method-aimle-central_noise-gumbel")));
         Assert.Equal(File.ReadAllText(Path.Combine(alone[0].Directory, "cosine.csv")), File.ReadAllText(Path.Combine(among[1].Directory, "cosine.csv")));
         Assert.Equal(File.ReadAllText(Path.Combine(alone[0].Directory, "sgd.csv")), File.ReadAllText(Path.Combine(among[1].Directory, "sgd.csv")));
     }
@@ -258,9 +326,12 @@ public sealed class ImleGradientsTests : IDisposable
         string Error(params (string, string)[] kv) => Assert.Throws<SettingException>(() => Experiment.Plan(Given(kv), null)).Message;
         Assert.Equal("--seeds must be an integer in [1, 100000] (got '0').", Error(("seeds", "0")));
         Assert.Equal("--cases: '5x5' is not NxK with 2 <= N <= 24 and 1 <= K < N (e.g. 20x10).", Error(("cases", "10x5,5x5")));
-        Assert.Equal("--methods: unknown value 'exact'; allowed: imle-forward, imle-central, aimle-forward, aimle-central, ste, sfe-exact, sfe-pam.",
+        Assert.Equal("--methods: unknown value 'exact'; allowed: imle-forward, imle-central, aimle-forward, aimle-central, ste, sfe-exact, sfe-pam, simple.",
             Error(("methods", "exact")));
-        Assert.Equal("--lambda-min must be a finite number in (0, 1000000] (got '0').", Error(("lambda-min", "0")));
+        Assert.Equal("--noises: unknown value 'normal'; allowed: sog, gumbel.", Error(("noises", "normal")));
+        Assert.Equal("--lambda-min must be a finite number in [0, 1000000] (got '-1').", Error(("lambda-min", "-1")));
+        Assert.Equal("--lambda-min: must be > 0 with --lambda-spacing log (got 0).", Error(("lambda-min", "0")));
+        Assert.Equal("--lambda-count must be an integer in [2, 100000] (got '1').", Error(("lambda-count", "1")));
         // Cross-setting checks name the option.
         Assert.Equal("--lambda-max: must be >= --lambda-min = 1 (got 0.5).", Error(("lambda-min", "1"), ("lambda-max", "0.5")));
         Assert.Equal("--sgd-momentum: must be < 1 (got 1).", Error(("sgd-momentum", "1")));
@@ -273,11 +344,11 @@ public sealed class ImleGradientsTests : IDisposable
     public void The_declaration_defaults_to_both_cases_and_every_method_and_keys_round_trip()
     {
         var cells = Experiment.Plan(Given(), null);
-        Assert.Equal(2 * GradientMethods.Estimators.Length, cells.Count);
-        Assert.Equal("case-20x10_method-imle-forward", cells[0].Key);
-        Assert.Equal("case-10x5_method-sfe-pam", cells[^1].Key);
+        Assert.Equal(2 * 2 * GradientMethods.Estimators.Length, cells.Count);
+        Assert.Equal("case-20x10_method-imle-forward_noise-gumbel", cells[0].Key);
+        Assert.Equal("case-10x5_method-simple_noise-sog", cells[^1].Key);
         var config = GridSpec<ImleGradientsConfig>.FromSettings(cells[^1].Settings);
-        Assert.Equal((10, 5, GradientMethod.ScoreFunctionPam), (config.N, config.K, config.Method));
+        Assert.Equal((10, 5, GradientMethod.Simple, KSubsetNoise.SumOfGamma), (config.N, config.K, config.Method, config.Noise));
         // The default lambda grid: 17 points, 4 per decade, from 1e-2 to 1e2.
         Assert.Equal(17, config.Lambdas.Count);
         Assert.Equal(0.01, config.Lambdas[0]);

@@ -41,11 +41,24 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
     }
 
     [Fact]
+    public void Simple_runs_once_whatever_the_differences_and_alone_with_forward_is_refused()
+    {
+        var cells = Vae.Plan(Given(("methods", "aimle,simple"), ("differences", "forward,central"), ("samples", "10")), null);
+        Assert.Equal(new[] { "method-aimle_difference-forward_samples-10_seed-1", "method-aimle_difference-central_samples-10_seed-1",
+            "method-simple_difference-central_samples-10_seed-1" }, cells.Select(c => c.Key));
+        Assert.Equal("SIMPLE, S = 10", cells[2].Group);
+        Assert.Equal(new[] { "--methods simple has no finite difference: it runs once, in the --differences central cell" },
+            Vae.Exclusions(Given(("methods", "simple"), ("differences", "forward,central")), null));
+        Assert.Contains("every cell of the grid is left out", Error(("methods", "simple"), ("differences", "forward")));
+    }
+
+    [Fact]
     public void A_bad_option_is_one_line_naming_it_and_its_range_and_k_is_checked_against_categories()
     {
         Assert.Equal("--samples must be an integer in [1, 1000] (got '0').", Error(("samples", "0")));
         Assert.Equal("--train-examples must be an integer in [1, 60000] (got '60001').", Error(("train-examples", "60001")));
         Assert.Equal("--noise: unknown value 'normal'; allowed: sog, gumbel.", Error(("noise", "normal")));
+        Assert.Equal("--kl: unknown value 'gaussian'; allowed: categorical, k-subset.", Error(("kl", "gaussian")));
         Assert.Equal("--differences: unknown value 'backward'; allowed: forward, central.", Error(("differences", "backward")));
         Assert.Equal("--k: must be at most --categories = 5 (got 6).", Error(("categories", "5"), ("k", "6")));
     }
@@ -78,6 +91,7 @@ public sealed class KSubsetVaeExperimentTests : IDisposable
         Assert.Equal("10 +- 0", rows[0][8]);   // I-MLE's lambda is fixed
         GridReport.Write(Vae, grid);
         Assert.Contains("## Setup", File.ReadAllText(Path.Combine(grid, "report.md")));
+        Assert.Contains("Encoder 784-16-8-15, decoder mirrored", File.ReadAllText(Path.Combine(grid, "report.md")));
         Assert.True(File.Exists(Path.Combine(grid, "test-loss.png")));
 
         // More training images than the folder has: the cell fails with one line naming the option.

@@ -77,6 +77,31 @@ public sealed class KSubsetVaeTests : IDisposable
     }
 
     [Fact]
+    public void Subset_kl_is_the_enumerated_kl_of_each_blocks_k_subset_distribution_to_uniform()
+    {
+        // Two examples, 2 blocks of 5 entries, 2-subsets: sum over blocks of sum_z q(z) log(q(z) C(5, 2)), the ten states enumerated.
+        var logits = torch.randn(new long[] { 2, 10 }, dtype: ScalarType.Float64, generator: new Generator(21)) * 2;
+        var states = Enumerable.Range(0, 32).Where(m => System.Numerics.BitOperations.PopCount((uint)m) == 2)
+            .Select(m => Enumerable.Range(0, 5).Select(i => (double)((m >> i) & 1)).ToArray()).ToArray();
+        var theta = TorchAssert.ToArray(logits);
+        for (int b = 0; b < 2; b++)
+        {
+            double expected = 0;
+            for (int m = 0; m < 2; m++)
+            {
+                var w = states.Select(z => Math.Exp(Enumerable.Range(0, 5).Sum(i => z[i] * theta[b * 10 + m * 5 + i]))).ToArray();
+                double sum = w.Sum();
+                expected += w.Sum(x => x / sum * Math.Log(x / sum * 10));
+            }
+            Assert.Equal(expected, KSubsetVaeLoss.SubsetKl(logits, 2, 5, 2)[b].item<double>(), 10);
+        }
+        Assert.Equal(0.0, KSubsetVaeLoss.SubsetKl(torch.zeros(new long[] { 3, 10 }, dtype: ScalarType.Float64), 2, 5, 2).abs().max().item<double>(), 12);
+        var terms = KSubsetVaeLoss.Compute(logits, torch.zeros(new long[] { 2, 3 }, dtype: ScalarType.Float64),
+            torch.zeros(new long[] { 2, 3 }, dtype: ScalarType.Float64), 2, 5, KSubsetKl.KSubset, 2);
+        TorchAssert.Close(TorchAssert.ToArray(KSubsetVaeLoss.SubsetKl(logits, 2, 5, 2)), terms.Kl, 0, "the loss's KL");
+    }
+
+    [Fact]
     public void Training_loss_sums_the_samples_reconstruction_terms_and_averages_over_examples()
     {
         // Zero pixel logits: every pixel's BCE is log 2 whatever the target, so BCE(b, s) = D log 2 exactly.
@@ -122,6 +147,49 @@ public sealed class KSubsetVaeTests : IDisposable
     }
 
     [Fact]
+    public void Simple_code_layer_gives_exact_k_subsets_per_block_and_the_encoder_the_gradient_of_the_marginals()
+    {
+        var c = Small(KSubsetMethod.Simple, samples: 3);
+        torch.manual_seed(10);
+        var layer = new SimpleKSubsetLayer(c.K, c.Samples, generator: new Generator(11));
+        var model = new KSubsetVaeModel(c, 784, layer);
+        Assert.Same(layer, model.Layer);
+        var x = torch.rand(new long[] { 4, 784 }, generator: new Generator(12));
+        var o = model.Forward(x);
+        Assert.Equal(new long[] { 12, 15 }, o.Code.shape);
+        var blocks = o.Code.view(12, 3, 5);
+        Assert.True(((blocks == 0) | (blocks == 1)).all().item<bool>());
+        Assert.True((blocks.sum(dim: 2) == c.K).all().item<bool>());
+        // The code's gradient reaches the logits as the mean over samples of Cov(z) dL/dz per block: the gradient of
+        // <mu(theta), mean_s dL/dz_s> with the exact marginals mu, block by block.
+        var up = torch.randn(new long[] { 12, 15 }, generator: new Generator(13));
+        var g = torch.autograd.grad(new[] { (o.Code * up).sum() }, new[] { o.Logits })[0];
+        var perBlock = up.view(4, 3, 3, 5).mean(new long[] { 1 });          // [B, M, N]: mean over the S samples of (b, s) rows
+        var theta = o.Logits.detach().view(12, 5).requires_grad_(true);
+        (KSubsetDistribution.Marginals(theta, c.K) * perBlock.reshape(12, 5)).sum().backward();
+        TorchAssert.Close(TorchAssert.ToArray(theta.grad!), g.reshape(12, 5), 1e-5, "encoder-side gradient");
+        Assert.Throws<ArgumentException>(() => new KSubsetVaeModel(c, 784, new SimpleKSubsetLayer(c.K, 2, SampleLayout.Mean)));
+    }
+
+    [Fact]
+    public void A_simple_task_trains_evaluates_and_resumes_like_an_uninterrupted_run()
+    {
+        var c = Small(KSubsetMethod.Simple);
+        using var data = new KSubsetVaeData(Dataset(), c, CPU);
+        var task = new KSubsetVaeTask(c, data);
+        Assert.IsType<SimpleKSubsetLayer>(task.Layer);
+        Assert.Equal("SIMPLE, S = 2", task.Configuration["estimator"]);
+        var full = ExperimentRunner.Run(task, new RunnerOptions(Path.Combine(_dir, "simple"), LogEvery: 1, WriteReport: false));
+        Assert.False(full.FinalTrain.ContainsKey("lambda"));
+        Assert.True(double.IsFinite(full.FinalEval["test_loss"]));
+        string dir = Path.Combine(_dir, "simple-split");
+        ExperimentRunner.Run(new KSubsetVaeTask(c, data), new RunnerOptions(dir, LogEvery: 1, WriteReport: false, StopAtStep: 5));
+        var resumed = ExperimentRunner.Run(new KSubsetVaeTask(c, data), new RunnerOptions(dir, LogEvery: 1, WriteReport: false, Resume: true));
+        Assert.Equal(full.FinalTrain["loss"], resumed.FinalTrain["loss"]);
+        Assert.Equal(full.FinalEval["test_loss"], resumed.FinalEval["test_loss"]);
+    }
+
+    [Fact]
     public void Config_validation_names_the_option_and_for_k_above_categories_the_property()
     {
         void Bad(KSubsetVaeConfig c, string name) => Assert.Equal(name, Assert.ThrowsAny<ArgumentException>(c.Validate).ParamName);
@@ -138,6 +206,7 @@ public sealed class KSubsetVaeTests : IDisposable
         Bad(ok with { AimleStep = 0 }, "--aimle-step");
         Bad(ok with { Epochs = 0 }, "--epochs");
         Bad(ok with { Method = (KSubsetMethod)5 }, "--methods");
+        Assert.Equal(("simple-s2", "SIMPLE, S = 2"), (Small(KSubsetMethod.Simple).Label, Small(KSubsetMethod.Simple).Display));
         // More intermediate test images than test images: the evaluation uses them all (as the old command clamped).
         (ok with { IntermediateTestExamples = 21 }).Validate();
     }

@@ -64,7 +64,7 @@ public sealed class VaeGridTests : IDisposable
         Assert.Equal("--train-examples must be an integer in [1, 60000] (got '60001').", Error(vae, ("train-examples", "60001")));
         Assert.Equal("--configs: unknown value '1x4'; allowed: all, 8x4, 4x24, 8x16, 16x12, 64x8, 10x30, any CxL with C >= 2, L >= 1.",
             Error(vae, ("configs", "1x4")));
-        Assert.Equal("--estimators: unknown value 'foo'; allowed: all, st, stgs, gst, grmck, reinmax, reinforce, nvil, vimco, muprop.",
+        Assert.Equal("--estimators: unknown value 'foo'; allowed: all, every, st, stgs, gst, grmck, reinmax, reinforce, nvil, vimco, muprop, gs, zgr, dstgs, dgs, indecater, rebar, relax.",
             Error(vae, ("estimators", "st,foo")));
         Assert.Equal("--estimators: 'st' is listed twice (every grid cell must differ).", Error(vae, ("estimators", "st,ST")));
         Assert.Equal("--optimizer: unknown value 'sgd'; allowed: adam, radam.", Error(vae, ("optimizer", "sgd")));

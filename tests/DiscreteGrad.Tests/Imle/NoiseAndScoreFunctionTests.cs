@@ -12,18 +12,27 @@ public class NoiseAndScoreFunctionTests
     [InlineData(1.0, 10)]
     [InlineData(3.0, 10)]
     [InlineData(5.0, 4)]
+    [InlineData(10.0, 10)]
+    [InlineData(12.5, 10)]
+    [InlineData(0.5, 10)]
     public void Sum_of_gamma_moments_match_the_formula(double k, int s)
     {
         // eps = (sum_i Gamma(1/k, rate i/k) - log s) / k: mean (H_s - log s) / k, variance sum_i 1/(k i^2).
-        // Cumulants of sum_i g_i / i, g_i ~ Gamma(1/k, 1): kappa_n = (1/k) (n-1)! sum_i i^-n; Var(sample variance) ~ (kappa4 + 2 kappa2^2) / N.
-        const int n = 200_000;
+        // Cumulants of sum_i g_i / i, g_i ~ Gamma(1/k, 1): kappa_n = (1/k) (n-1)! sum_i i^-n; Var(sample variance) ~ (kappa4 + 2 kappa2^2) / N;
+        // Var(sample third central moment) ~ (mu6 - mu3^2 - 6 mu4 mu2 + 9 mu2^3) / N, mu3 = kappa3, mu4 = kappa4 + 3 kappa2^2,
+        // mu6 = kappa6 + 15 kappa4 kappa2 + 10 kappa3^2 + 15 kappa2^3.
+        const int n = 400_000;
         var eps = ImleNoise.SumOfGamma(k, s).Sample(new long[] { n }, new Generator(12), ScalarType.Float64);
+        double Kappa(int order, double factorial) => factorial * Enumerable.Range(1, s).Sum(i => Math.Pow(i, -order)) / k;
         double harmonic = Enumerable.Range(1, s).Sum(i => 1.0 / i);
-        double kappa2 = Enumerable.Range(1, s).Sum(i => 1.0 / (i * (double)i)) / k;
-        double kappa4 = 6 * Enumerable.Range(1, s).Sum(i => Math.Pow(i, -4)) / k;
+        double kappa2 = Kappa(2, 1), kappa3 = Kappa(3, 2), kappa4 = Kappa(4, 6), kappa6 = Kappa(6, 120);
         double mean = eps.mean().item<double>(), variance = eps.var().item<double>();
         Assert.True(Math.Abs(mean - (harmonic - Math.Log(s)) / k) < 5 * Math.Sqrt(kappa2 / n), $"mean {mean}");
         Assert.True(Math.Abs(variance - kappa2) < 5 * Math.Sqrt((kappa4 + 2 * kappa2 * kappa2) / n), $"variance {variance} vs {kappa2}");
+        double third = (eps - mean).pow(3).mean().item<double>();
+        double mu4 = kappa4 + 3 * kappa2 * kappa2, mu6 = kappa6 + 15 * kappa4 * kappa2 + 10 * kappa3 * kappa3 + 15 * Math.Pow(kappa2, 3);
+        double seThird = Math.Sqrt((mu6 - kappa3 * kappa3 - 6 * mu4 * kappa2 + 9 * Math.Pow(kappa2, 3)) / n);
+        Assert.True(Math.Abs(third - kappa3) < 5 * seThird, $"third central moment {third} vs {kappa3}");
     }
 
     [Fact]

@@ -50,6 +50,42 @@ public class IndeCateRTests(ITestOutputHelper output)
         TorchAssert.Close(TorchAssert.ToArray(f(states)), r.Surrogate, 1e-15, "surrogate value");
     }
 
+    /// <summary>
+    /// A batch [B, N, K] is B independent problems: with f acting on each batch element alone, the batched surrogate's
+    /// gradient equals, row for row, the unbatched one with the same pinned samples, and its expectation over every
+    /// joint sample of each row is that row's exact gradient.
+    /// </summary>
+    [Fact]
+    public void A_batch_of_problems_gives_each_row_its_own_estimate()
+    {
+        var g = new Generator(8);
+        const long b = 3, n = 2, k = 3;
+        var logits = torch.randn(new long[] { b, n, k }, dtype: F64, generator: g);
+        var w = torch.randn(new long[] { b, n, k }, dtype: F64, generator: g);
+        // f per batch element: sin of its own weighted code, squared; [M, B, N, K] to [M, B].
+        Func<Tensor, Tensor> batched = d => (d * w).sum(new long[] { -2, -1 }).sin().pow(2);
+        var states = Enumeration.JointStates(n, k, F64);                                  // [S, N, K], every joint sample
+        long s = states.shape[0];
+        var pinned = states.unsqueeze(1).expand(s, b, n, k).contiguous();
+        var leaf = logits.detach().clone().requires_grad_(true);
+        var r = IndeCateR.Categorical(leaf, batched, sample: pinned);
+        Assert.Equal(new[] { s, b }, r.Surrogate.shape);
+        Assert.Equal(new[] { s, b, n, k }, r.Signal.shape);
+        for (int row = 0; row < b; row++)
+        {
+            var wr = w[row];
+            Func<Tensor, Tensor> single = d => (d * wr).sum(new long[] { -2, -1 }).sin().pow(2);
+            var p = Enumeration.LogProbabilities(logits[row], states).exp();
+            var perRow = torch.autograd.grad(new[] { (p * r.Surrogate.select(1, row)).sum() }, new[] { leaf }, retain_graph: true)[0][row];
+            var alone = Gradient(logits[row], single, states);                              // mean over the S samples, unbatched
+            var rowLeaf = logits[row].detach().clone().requires_grad_(true);
+            var aloneWeighted = torch.autograd.grad(new[] { (p * IndeCateR.Categorical(rowLeaf, single, sample: states).Surrogate).sum() }, new[] { rowLeaf })[0];
+            TorchAssert.Close(TorchAssert.ToArray(aloneWeighted), perRow, 1e-14, $"row {row} against the unbatched estimate");
+            TorchAssert.Close(TorchAssert.ToArray(Enumeration.Exact(logits[row], single).Gradient), perRow, 1e-12, $"row {row}: E[IndeCateR]");
+            Assert.True(alone.abs().sum().item<double>() > 0);
+        }
+    }
+
     [Fact]
     public void Evaluates_f_once_on_n_times_k_states_per_sample()
     {
@@ -99,7 +135,9 @@ public class IndeCateRTests(ITestOutputHelper output)
     {
         var logits = torch.zeros(new long[] { 2, 3 }, dtype: F64);
         Func<Tensor, Tensor> f = d => d.sum(new long[] { 1, 2 });
-        Assert.Equal("logits", Assert.ThrowsAny<ArgumentException>(() => IndeCateR.Categorical(torch.zeros(new long[] { 2, 2, 3 }, dtype: F64), f)).ParamName);
+        Assert.Equal("logits", Assert.ThrowsAny<ArgumentException>(() => IndeCateR.Categorical(torch.zeros(new long[] { 3 }, dtype: F64), f)).ParamName);
+        // A batch [B, N, K] takes f of [M, B, N, K] to [M, B]: f of the unbatched shape is refused naming f.
+        Assert.Equal("f", Assert.ThrowsAny<ArgumentException>(() => IndeCateR.Categorical(torch.zeros(new long[] { 4, 2, 3 }, dtype: F64), f)).ParamName);
         Assert.Equal("samples", Assert.ThrowsAny<ArgumentException>(() => IndeCateR.Categorical(logits, f, samples: 0)).ParamName);
         Assert.Equal("sample", Assert.ThrowsAny<ArgumentException>(() => IndeCateR.Categorical(logits, f, sample: torch.ones(new long[] { 1, 2, 3 }, dtype: F64))).ParamName);
         Assert.Equal("f", Assert.ThrowsAny<ArgumentException>(() => IndeCateR.Categorical(logits, d => d.sum(), generator: new Generator(1))).ParamName);

@@ -179,6 +179,51 @@ public class RelaxTests(ITestOutputHelper output)
         AssertVarianceFalls("categorical rebar", module, (samples, gen) => Relax.Categorical(theta, G, module.forward, samples, gen), g);
     }
 
+    /// <summary>
+    /// Values [S, B] for logits [B, ...] make B independent problems: each row's estimate equals, to rounding, the
+    /// unbatched estimate of that row with the same pinned noise (its signal f - c(z~) multiplies only its own score),
+    /// for Bernoulli and categorical nodes; a control variate created without f takes it per call.
+    /// </summary>
+    [Fact]
+    public void A_batch_of_problems_gives_each_row_its_own_estimate()
+    {
+        var g = new Generator(21);
+        const long s = 4, b = 3;
+        var w = torch.randn(new long[] { b, 3 }, dtype: F64, generator: g);
+        Func<Tensor, Tensor> fb = z => ((z * w).sum(-1) - 0.3).pow(2);                 // [S, B, 3] to [S, B]
+        var phi = torch.randn(new long[] { b, 3 }, dtype: F64, generator: g);
+        var u = torch.rand(new long[] { s, b, 3 }, dtype: F64, generator: g);
+        var v = torch.rand(new long[] { s, b, 3 }, dtype: F64, generator: g);
+        using var shared = new RebarControlVariate(eta: 0.8, lambda: 0.6, dtype: F64);
+        var batched = Relax.Bernoulli(phi, fb, z => shared.forward(z, fb), uniform: u, conditionalUniform: v);
+        Assert.Equal(new[] { s, b }, batched.Values.shape);
+        var theta = torch.randn(new long[] { b, 2, 3 }, dtype: F64, generator: g);
+        var wc = torch.randn(new long[] { b, 2, 3 }, dtype: F64, generator: g);
+        Func<Tensor, Tensor> gc = z => ((z * wc).sum(new long[] { -2, -1 }) - 0.2).pow(2);   // [S, B, 2, 3] to [S, B]
+        var noise = DiscreteGrad.Sampling.Gumbel.Sample(new long[] { s, b, 2, 3 }, 1.0, g, F64);
+        var vc = torch.rand(new long[] { s, b, 2, 3 }, dtype: F64, generator: g);
+        using var sharedC = new RebarControlVariate(eta: 1.1, lambda: 0.4, dtype: F64, categorical: true);
+        var batchedC = Relax.Categorical(theta, gc, z => sharedC.forward(z, gc), noise: noise, conditionalUniform: vc);
+        for (int row = 0; row < b; row++)
+        {
+            var wr = w[row];
+            Func<Tensor, Tensor> fr = z => ((z * wr).sum(-1) - 0.3).pow(2);
+            var alone = Relax.Bernoulli(phi[row], fr, z => shared.forward(z, fr), uniform: u.select(1, row), conditionalUniform: v.select(1, row));
+            TorchAssert.Close(TorchAssert.ToArray(alone.Gradients), batched.Gradients.select(1, row), 1e-12, $"Bernoulli row {row}");
+            var wcr = wc[row];
+            Func<Tensor, Tensor> gr = z => ((z * wcr).sum(new long[] { -2, -1 }) - 0.2).pow(2);
+            var aloneC = Relax.Categorical(theta[row], gr, z => sharedC.forward(z, gr), noise: noise.select(1, row), conditionalUniform: vc.select(1, row));
+            TorchAssert.Close(TorchAssert.ToArray(aloneC.Gradients), batchedC.Gradients.select(1, row), 1e-12, $"categorical row {row}");
+        }
+        // The per-call f equals the f given at construction; without either, forward says how to call it.
+        var z0 = torch.randn(new long[] { s, 3 }, dtype: F64, generator: g);
+        using var fixedF = new RebarControlVariate(F, eta: 0.8, lambda: 0.6, dtype: F64);
+        Assert.Equal(TorchAssert.ToArray(fixedF.forward(z0)), TorchAssert.ToArray(shared.forward(z0, F)));
+        Assert.Contains("forward(z, f)", Assert.Throws<InvalidOperationException>(() => shared.forward(z0)).Message);
+        // Values that are not [S] or [S, leading axes of the logits] are refused naming f.
+        Assert.Equal("f", Assert.ThrowsAny<ArgumentException>(() => Relax.Bernoulli(phi, z => z.sum(-1).narrow(1, 0, 2), z => shared.forward(z, fb), uniform: u)).ParamName);
+    }
+
     [Fact]
     public void Bad_arguments_are_refused_naming_them()
     {

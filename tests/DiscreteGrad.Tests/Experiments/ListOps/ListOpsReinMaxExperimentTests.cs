@@ -50,7 +50,7 @@ public sealed class ListOpsReinMaxExperimentTests : IDisposable
     [Fact]
     public void A_bad_option_is_one_line_naming_it_and_its_range()
     {
-        Assert.Equal("--estimators: unknown value 'foo'; allowed: st, stgs, gst, grmck, reinmax, gs.", Error(Experiment, ("estimators", "st,foo")));
+        Assert.Equal("--estimators: unknown value 'foo'; allowed: st, stgs, gst, grmck, reinmax, gs, zgr, dstgs, dgs.", Error(Experiment, ("estimators", "st,foo")));
         Assert.Equal("--max-length must be an integer in [4, 99] (got '100').", Error(Experiment, ("max-length", "100")));
         Assert.Equal("--plateau-factor must be a finite number in (0, 0.999] (got '1').", Error(Experiment, ("plateau-factor", "1")));
         Assert.Equal("--clip must be a finite number in [0, 1000000000] (got '-1').", Error(Experiment, ("clip", "-1")));
