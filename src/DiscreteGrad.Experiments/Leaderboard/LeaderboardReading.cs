@@ -90,10 +90,13 @@ public static class LeaderboardReading
     {
         ArgumentNullException.ThrowIfNull(rows);
         var sb = new StringBuilder();
-        sb.AppendLine("Computed from the tables above (rules: near the best = within x1.25 of the best excess loss, 1 nat of the best -ELBO, " +
+        sb.Append("Computed from the tables above (rules: near the best = within x1.25 of the best excess loss, 1 nat of the best -ELBO, " +
                       "0.02 of the best cosine; the cheapest = least CPU time per step; average rank over the problems an estimator ran, 0 = always first, " +
-                      "1 = always last; unbiased by the numbers = enumerated cosine >= 0.999, or relative bias <= 3 noise floors). With one seed and a quick " +
-                      "budget these are a smoke test, not findings.").AppendLine();
+                      "1 = always last; unbiased by the numbers = enumerated cosine >= 0.999, or relative bias <= 3 noise floors).");
+        int fewest = rows.Count == 0 ? 0 : rows.Min(r => r.Seeds);
+        sb.AppendLine(fewest < 2
+            ? " Some results rest on one seed, so the tables show no seed-to-seed spread and close ranks are not findings."
+            : $" Every result is the mean of at least {fewest.ToString(InvC)} seeds.").AppendLine();
         var items = rows.Select(r => r.Item).Distinct().OrderBy(i => i).ToList();
         var near = new Dictionary<string, (int Near, int Ran)>();
         var rank = new Dictionary<string, List<double>>();

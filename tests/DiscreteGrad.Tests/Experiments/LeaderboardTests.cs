@@ -130,6 +130,20 @@ public sealed class LeaderboardTests : IDisposable
     }
 
     [Fact]
+    public void The_reading_names_the_fewest_seeds_behind_its_results()
+    {
+        var means = new Dictionary<string, double> { [LeaderboardItems.Primary(LeaderboardItem.PolynomialP2).Metric] = 1e-3, ["cpu_ms_per_step"] = 2.0 };
+        var rows = new List<LeaderboardRow>
+        {
+            new(LeaderboardItem.PolynomialP2, "reinmax", "ReinMax", 3, means, new Dictionary<string, double>()),
+            new(LeaderboardItem.PolynomialP2, "st", "ST", 5, means, new Dictionary<string, double>()),
+        };
+        string text = LeaderboardReading.Write(rows);
+        Assert.Contains("Every result is the mean of at least 3 seeds.", text);
+        Assert.DoesNotContain("rest on one seed", text);
+    }
+
+    [Fact]
     public void The_reading_follows_its_rules_on_hand_made_rows()
     {
         var rows = new List<LeaderboardRow>
@@ -143,6 +157,8 @@ public sealed class LeaderboardTests : IDisposable
             Row(LeaderboardItem.Vae8x4, "relax", 101.0, 30, ("bias_cos", 0.9), ("bias_exact", 0), ("bias_rel", 0.2), ("bias_noise_floor", 0.1), ("bias_relative_std", 3.0)),
         };
         string text = LeaderboardReading.Write(rows);
+        // Every hand-made row has one seed: the reading says so instead of claiming a spread.
+        Assert.Contains("Some results rest on one seed, so the tables show no seed-to-seed spread", text);
         Assert.Contains("- **Polynomial, p = 2, c = 0.45**: best ReinMax (E[loss] - optimum 1.00e-03); near it: ST (1.20e-03); the cheapest of those: ST (3.00 CPU ms / step).", text);
         Assert.Contains("- **Categorical VAE 8x4 (MNIST)**: best ST (test -ELBO 99.00); near it: REINFORCE+MA (100.00); the cheapest of those: ST (8.00 CPU ms / step).", text);
         // Unbiased: cosine >= 0.999 when enumerated, relative bias <= 3 noise floors when not (RELAX's 0.2 <= 0.3); least spread first.
