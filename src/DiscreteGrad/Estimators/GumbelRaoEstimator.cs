@@ -13,9 +13,10 @@ namespace DiscreteGrad.Estimators;
 /// gradient is (1/K) sum_k J(s_k)^T v / tau (J(s) = diag(s) - s s^T).</para>
 /// <para>Computed without logarithms or exponentials of the conditional logits: exponentiated and divided by the sampled
 /// entry's, they are r_x = 1 and r_i = pi_i E_x / (E_i + pi_i E_x) in [0, 1] for i != x, so s_k = r^(1/tau) / sum r^(1/tau)
-/// (r^(1/tau) = 0 where pi_i = 0: masked categories get nothing). Fresh draws take E = -log U with U ~ U(0, 1) drawn in the
-/// logits' dtype (the same Exponential(1) law as <c>exponential_</c>, at a fifth of its cost; U = 0 is clamped to the
-/// smallest normal number, as <see cref="Gumbel"/> does); pinned Exponential(1) noise is clamped into [tiny, max] of the
+/// (r^(1/tau) = 0 where pi_i = 0: masked categories get nothing). Fresh draws take E = -log U with U ~ U(0, 1) (the same
+/// Exponential(1) law as <c>exponential_</c>): on CPU for float32 / float64 log U is computed in float64 on SIMD lanes
+/// from a counter-based stream keyed by one draw of the generator (U in the open interval (0, 1)); elsewhere U is drawn
+/// in the logits' dtype with <c>rand</c> and U = 0 is clamped to the smallest normal number, as <see cref="Gumbel"/> does; pinned Exponential(1) noise is clamped into [tiny, max] of the
 /// dtype. The value is D itself (D + p - sg(p) equals D exactly). Only r^(1/tau) [..., C, K] and 1 / sum_i r^(1/tau)
 /// [..., 1, K] are kept for the backward pass, which is two batched matrix products per chunk of draws:
 /// sum_k J(s_k)^T v = v * (R w) - R (w^2 * (R^T v)), w_k = 1 / sum_i r_ik.</para>
@@ -71,15 +72,25 @@ internal static class GumbelRaoEstimator
         long step = ChunkSize(t, k);
         var rs = new List<Tensor>();
         var ws = new List<Tensor>();
+        // On CPU the uniforms come from a counter-based stream keyed once by the generator (a managed SIMD log U per draw,
+        // a third of libtorch's rand + log), chunk after chunk from consecutive words.
+        bool managed = exponentialNoise is null && t.device_type == DeviceType.CPU && t.dtype is ScalarType.Float32 or ScalarType.Float64;
+        ulong key = managed ? Imle.CounterStream.KeyFrom(generator, t.device) : 0, word = 0;
         for (long a = 0; a < k; a += step)
         {
             using var cs = torch.NewDisposeScope();
             long n = Math.Min(k, a + step) - a;
             var at = index.unsqueeze(-1).expand(rows.Append(1).Append(n).ToArray());   // [..., 1, n]
             // L = -E = log U < 0 (fresh) or -clamp(E) (pinned).
-            var l = exponentialNoise is not null
-                ? exponentialNoise.narrow(-1, a, n).to(t.dtype, t.device).clamp(fi.tiny, fi.max).neg_()
-                : torch.rand(rows.Append(c).Append(n).ToArray(), dtype: t.dtype, device: t.device, generator: generator).log_();
+            Tensor l;
+            if (exponentialNoise is not null) l = exponentialNoise.narrow(-1, a, n).to(t.dtype, t.device).clamp(fi.tiny, fi.max).neg_();
+            else if (managed)
+            {
+                l = torch.empty(rows.Append(c).Append(n).ToArray(), dtype: t.dtype, device: t.device);
+                Imle.NoiseKernels.LogUniform(l, key, word);
+                word += (ulong)l.numel();
+            }
+            else l = torch.rand(rows.Append(c).Append(n).ToArray(), dtype: t.dtype, device: t.device, generator: generator).log_();
             var lx = l.gather(-2, at);                                           // [..., 1, n]
             if (exponentialNoise is null) lx.clamp_min_(Math.Log(fi.tiny));     // U_x = 0: E_x = -log(tiny), finite
             l.scatter_(-2, at, torch.zeros_like(lx));                            // L_x = 0, so r_x = b_x / b_x

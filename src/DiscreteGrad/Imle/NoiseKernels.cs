@@ -149,6 +149,36 @@ internal static class NoiseKernels
         Store(g[..m], destination, first);
     }
 
+    /// <summary>
+    /// Fills <paramref name="destination"/> (a contiguous CPU float32 or float64 tensor) with log U, U uniform on (0, 1)
+    /// from word <paramref name="firstWord"/> + e of the stream for entry e: minus an Exponential(1) draw (every value
+    /// finite: log U &gt;= -36.8).
+    /// </summary>
+    public static void LogUniform(Tensor destination, ulong key, ulong firstWord)
+    {
+        long n = destination.numel();
+        if (n == 0) return;
+        int chunks = checked((int)((n + ChunkEntries - 1) / ChunkEntries));
+        SolverParallelism.For(chunks, 20L * ChunkEntries, c => LogUniformChunk(destination, c, n, key, firstWord));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LogUniformChunk(Tensor destination, int chunk, long n, ulong key, ulong firstWord)
+    {
+        long first = (long)chunk * ChunkEntries;
+        int m = (int)Math.Min(ChunkEntries, n - first);
+        Span<double> l = stackalloc double[ChunkEntries];
+        var state = CounterStream.Lanes(key, firstWord + (ulong)first, 1);
+        var step = Vector512.Create(unchecked(Lanes * CounterStream.Gamma));
+        for (int e = 0; e < m; e += Lanes)
+        {
+            var u = CounterStream.Uniform(CounterStream.Mix(state));
+            state += step;
+            Vector512.Log(u).StoreUnsafe(ref l[0], (nuint)e);
+        }
+        Store(l[..m], destination, first);
+    }
+
     /// <summary>Writes float64 values to entries [first, first + values.Length) of a contiguous CPU float32 or float64 tensor.</summary>
     internal static void Store(ReadOnlySpan<double> values, Tensor destination, long first)
     {

@@ -70,18 +70,21 @@ public class GumbelRaoFormTests
     }
 
     [Fact]
-    public void A_fresh_draw_is_the_formula_at_minus_log_of_the_generators_uniforms()
+    public void A_fresh_draw_is_the_formula_at_minus_log_of_the_counter_streams_uniforms()
     {
         var theta = randn(new long[] { 5, 7 }, generator: new Generator(9)).requires_grad_(true);
         var thetaPinned = theta.detach().clone().requires_grad_(true);
         var w = randn(new long[] { 5, 7 }, generator: new Generator(10));
         var fresh = Categorical.Sample(theta, EstimatorKind.GumbelRao, new EstimatorOptions(Tau: 0.7, GumbelRaoK: 11), generator: new Generator(11));
-        // The same stream by hand: first the sample (Gumbel-max), then the uniforms [5, 7, 11].
+        // The same stream by hand: first the sample (Gumbel-max), then one key for the counter stream whose words 0, 1, ...
+        // give log U of the draws [5, 7, 11] (on CPU the estimator computes log U on SIMD lanes from that stream).
         var gen = new Generator(11);
         var d = OneHot.Sample(theta.detach(), gen);
-        var u = rand(new long[] { 5, 7, 11 }, generator: gen);
+        var logU = empty(new long[] { 5, 7, 11 });
+        DiscreteGrad.Imle.NoiseKernels.LogUniform(logU, DiscreteGrad.Imle.CounterStream.KeyFrom(gen, null), 0);
+        Assert.True((logU < 0).all().item<bool>() && isfinite(logU).all().item<bool>(), "log U of U in (0, 1)");
         var pinned = Categorical.Sample(thetaPinned, EstimatorKind.GumbelRao, new EstimatorOptions(Tau: 0.7, GumbelRaoK: 11), sample: d,
-            noise: u.log().neg());
+            noise: logU.neg());
         Assert.Equal(TorchAssert.ToArray(d), TorchAssert.ToArray(fresh.Hard));
         (fresh.Value * w).sum().backward();
         (pinned.Value * w).sum().backward();

@@ -114,8 +114,31 @@ public class NoiseDistributionTests(ITestOutputHelper output)
         output.WriteLine($"Gumbel: one-sample KS D = {d:E3}, critical {critical:E3}");
         Assert.True(d < critical, $"KS D = {d:E3} against Gumbel(0, 1) exceeds {critical:E3}");
         Assert.True(OneSampleKs(sorted, x => Math.Exp(-Math.Exp(-(x - 0.03)))) > 3 * critical, "the test cannot tell a shift of 0.03 apart");
-        var reference = Sorted(DiscreteGrad.Sampling.Gumbel.Sample(new long[] { Draws }, 1.0, new Generator(6), ScalarType.Float64));
-        Assert.True(TwoSampleKs(sorted, reference) < C001 * Math.Sqrt(2.0 / Draws), "against Sampling.Gumbel");
+        // Against libtorch's sampler, -log E with E from exponential_ (what Sampling.Gumbel drew before it used this stream).
+        var reference = Sorted(empty(new long[] { Draws }, dtype: ScalarType.Float64).exponential_(1.0, new Generator(6)).log_().neg_());
+        Assert.True(TwoSampleKs(sorted, reference) < C001 * Math.Sqrt(2.0 / Draws), "against libtorch's exponential_");
+        var sampling = Sorted(DiscreteGrad.Sampling.Gumbel.Sample(new long[] { Draws }, 1.0, new Generator(7), ScalarType.Float64));
+        Assert.True(OneSampleKs(sampling, x => Math.Exp(-Math.Exp(-x))) < critical, "Sampling.Gumbel against Gumbel(0, 1)");
+    }
+
+    [Fact]
+    public void Log_uniform_fill_is_minus_an_exponential_draw()
+    {
+        var l = empty(new long[] { Draws }, dtype: ScalarType.Float64);
+        NoiseKernels.LogUniform(l, CounterStream.KeyFrom(new Generator(8), null), 0);
+        Assert.True((l < 0).all().item<bool>() && isfinite(l).all().item<bool>(), "log U < 0 and finite");
+        var sorted = Sorted(l.neg());
+        double d = OneSampleKs(sorted, x => 1 - Math.Exp(-x));
+        double critical = C001 / Math.Sqrt(Draws);
+        Assert.True(d < critical, $"KS D = {d:E3} against Exponential(1) exceeds {critical:E3}");
+        // Consecutive words: a fill from word 0 of [2n] equals fills of [n] from words 0 and n.
+        var whole = empty(new long[] { 2000 }, dtype: ScalarType.Float32);
+        var a = empty(new long[] { 1000 }, dtype: ScalarType.Float32);
+        var b = empty(new long[] { 1000 }, dtype: ScalarType.Float32);
+        NoiseKernels.LogUniform(whole, 99, 0);
+        NoiseKernels.LogUniform(a, 99, 0);
+        NoiseKernels.LogUniform(b, 99, 1000);
+        Assert.Equal(TorchAssert.ToArray(whole), TorchAssert.ToArray(cat(new[] { a, b })));
     }
 
     [Fact]
