@@ -87,7 +87,8 @@ public static class Relax
     /// <summary>
     /// RELAX for categorical nodes with logits theta [..., K] (categories last) and S samples: z = log p + g,
     /// g ~ Gumbel(0, 1), p = softmax(theta), b = one_hot(argmax z), and the conditional draw z~ ~ p(z | b) with v ~ U(0, 1)^K
-    /// (Tucker et al. 2017, appendix): z~_b = -log(-log v_b), z~_i = -log(-log(v_i) / p_i - log v_b) for i != b.
+    /// (Tucker et al. 2017, appendix): z~_b = -log(-log v_b), z~_i = -log(-log(v_i) / p_i - log v_b) for i != b (computed as
+    /// -logaddexp(log(-log v_i) - log p_i, log(-log v_b)), finite with finite derivatives for every p_i &gt; 0 a float holds).
     /// g = [f(b) - c(z~)] (b - p) + d/dtheta c(z) - d/dtheta c(z~).
     /// </summary>
     /// <param name="logits">theta [..., K], floating point and finite.</param>
@@ -132,8 +133,12 @@ public static class Relax
             var logP = theta.log_softmax(-1);
             var z = logP + g;
             b = Sampling.OneHot.ArgmaxCore(z.detach());
-            var logVb = (v.log() * b).sum(-1, keepdim: true);
-            var zt = b * (-(-logVb).log()) + (1 - b) * (-((-v.log()) / logP.exp() - logVb).log());
+            // In log space: z~_i = -log(exp(log(-log v_i) - log p_i) + exp(log(-log v_b))) for i != b. The direct form
+            // -log(-log(v_i) / p_i - log v_b) overflows when p_i underflows, and its derivative holds p_i^2, which
+            // underflows in float32 for p_i < 1e-19 (the derivative became inf, then NaN through the mask of b).
+            var logMinusLogV = (-v.log()).log();                                         // log(-log v) [S, ..., K]
+            var logMinusLogVb = (logMinusLogV * b).sum(-1, keepdim: true);               // log(-log v_b)
+            var zt = torch.where(b > 0, -logMinusLogVb, -(logMinusLogV - logP).logaddexp(logMinusLogVb));
             fb = f(b);
             CheckValues(fb, s, logits, 1, "f");
             var cz = controlVariate(z);
