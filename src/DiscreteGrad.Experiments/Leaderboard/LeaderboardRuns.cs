@@ -107,6 +107,7 @@ public static class LeaderboardRuns
         bool exact = bias.ContainsKey("exact_cosine");
         m["bias_exact"] = exact ? 1 : 0;
         m["bias_cos"] = exact ? bias["exact_cosine"] : bias["cosine"];
+        m["bias_cos_se"] = exact ? bias["exact_cosine_se"] : bias["cosine_se"];
         m["bias_rel"] = exact ? bias["exact_relative_bias"] : bias["relative_bias"];
         return m;
     }

@@ -234,7 +234,8 @@ public sealed class VaeBiasExperiment : Experiment<VaeBiasConfig>
 
     /// <summary>
     /// The record of one step: the means over the images of cosine, relative_bias, noise_floor, relative_std (and of
-    /// exact_cosine, exact_relative_bias when enumerable), group_cosine and group_relative_bias with their standard errors
+    /// exact_cosine, exact_relative_bias when enumerable), the standard errors over the images of the two cosines
+    /// (cosine_se, exact_cosine_se; 0 for one image), group_cosine and group_relative_bias with their standard errors
     /// over groups x images (group_*_se), and expected_bce (the mean of E_q[BCE] over the images).
     /// </summary>
     public static Dictionary<string, double> Summary(IReadOnlyList<GradientBiasRow> rows, double expectedBce)
@@ -244,6 +245,7 @@ public sealed class VaeBiasExperiment : Experiment<VaeBiasConfig>
         var m = new Dictionary<string, double>
         {
             ["cosine"] = Avg(r => r.Cosine),
+            ["cosine_se"] = StandardError(rows.Select(r => r.Cosine).ToList()),
             ["relative_bias"] = Avg(r => r.RelativeBias),
             ["noise_floor"] = Avg(r => r.NoiseFloor),
             ["relative_std"] = Avg(r => r.RelativeStd),
@@ -258,10 +260,13 @@ public sealed class VaeBiasExperiment : Experiment<VaeBiasConfig>
         if (rows.All(r => r.ExactCosine is not null))
         {
             m["exact_cosine"] = Avg(r => r.ExactCosine!.Value);
+            m["exact_cosine_se"] = StandardError(rows.Select(r => r.ExactCosine!.Value).ToList());
             m["exact_relative_bias"] = Avg(r => r.ExactRelativeBias!.Value);
         }
         return m;
     }
+
+    private static double StandardError(IReadOnlyList<double> v) => v.Count < 2 ? 0 : Statistics.SampleStd(v) / Math.Sqrt(v.Count);
 
     /// <summary>What was analysed and how, what the columns mean, and one table per earlier analysed step.</summary>
     protected override void WriteSection(IReadOnlyList<(VaeBiasConfig Config, CellOutcome Outcome)> cells, GridReportContext report, StringBuilder markdown)

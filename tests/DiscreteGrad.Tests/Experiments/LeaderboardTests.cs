@@ -53,6 +53,8 @@ public sealed class LeaderboardTests : IDisposable
         Assert.StartsWith("every cell of the grid is left out: topk runs imle-forward", Error(Experiment, ("suite", "topk"), ("estimators", "reinmax")));
         Assert.Equal(2000, new LeaderboardConfig { Mode = LeaderboardMode.Full }.Budget.PolynomialSteps);
         Assert.Equal(37, new LeaderboardConfig { Mode = LeaderboardMode.Full, PolynomialSteps = 37 }.Budget.PolynomialSteps);
+        Assert.Equal(16, new LeaderboardConfig { Mode = LeaderboardMode.Full }.Budget.BiasImages);
+        Assert.Equal(7, new LeaderboardConfig { Mode = LeaderboardMode.Full, BiasImages = 7 }.Budget.BiasImages);
     }
 
     /// <summary>
@@ -91,9 +93,13 @@ public sealed class LeaderboardTests : IDisposable
             var lc = new LeaderboardConfig { Item = LeaderboardItem.Vae8x4, Estimator = "reinforce", Data = data, BiasDraws = 4 };
             using var common = new VaeTask(LeaderboardRuns.VaeRun(lc, mnist.Train.Count, mnist.Test.Count, VaeEstimator.ReinMax), vaeData);
             var b = lc.Budget;
-            var (_, expected) = VaeBiasExperiment.AnalyseModel(common.Vae, vaeData.Test, b.BiasImages, VaeEstimator.Reinforce,
+            var (rows, expected) = VaeBiasExperiment.AnalyseModel(common.Vae, vaeData.Test, b.BiasImages, VaeEstimator.Reinforce,
                 new DiscreteGrad.Estimators.EstimatorOptions(), b.BiasGroups, b.BiasDraws, 1, 0);
+            // Two images: the standard error over them of the cosine is |c_1 - c_2| / 2.
+            Assert.Equal(2, rows.Count);
+            Assert.Equal(Math.Abs(rows[0].Cosine - rows[1].Cosine) / 2, expected["cosine_se"], 12);
             Assert.Equal(expected["exact_cosine"], Metric("vae-8x4: REINFORCE+MA", "bias_cos"));
+            Assert.Equal(expected["exact_cosine_se"], Metric("vae-8x4: REINFORCE+MA", "bias_cos_se"));
             Assert.Equal(expected["relative_std"], Metric("vae-8x4: REINFORCE+MA", "bias_relative_std"));
             Assert.Equal(1, Metric("vae-8x4: REINFORCE+MA", "bias_exact"));
             Assert.True(Metric("vae-8x4: REINFORCE+MA", "bias_cos") > 0.999999, "REINFORCE's enumerated expectation is the exact gradient");
