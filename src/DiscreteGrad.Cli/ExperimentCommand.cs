@@ -108,7 +108,7 @@ internal static class ExperimentCommand
         IGridBackend backend = backendName switch
         {
             "slurm" => shared.Slurm.Backend(pr, CellLauncher.Current()),
-            "inline" => new InProcessBackend(ExperimentCatalog.All),
+            "inline" => new InProcessBackend(ExperimentCatalog.All, setsThreads: true),
             _ => new LocalProcessBackend(jobs, CellLauncher.Current()),
         };
         using var prepared = GridRunner.Prepare(experiment, cells, options);   // every refusal happens here, before any output

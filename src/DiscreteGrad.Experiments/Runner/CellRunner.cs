@@ -73,6 +73,7 @@ public static class CellRunner
         {
             if (file.Run.Threads < 1) throw new SettingException("--threads", "--threads must be >= 1.");
             if (ownsProcess) torch.set_num_threads(file.Run.Threads);
+            Log($"libtorch threads: {torch.get_num_threads()}");
             var context = new RunContext
             {
                 Threads = file.Run.Threads,

@@ -123,6 +123,32 @@ public sealed class GridRunnerTests : IDisposable
         Assert.Contains(Path.Combine(_dir, "docs", "toy.md"), written);
     }
 
+    /// <summary>
+    /// The command line's inline backend runs its cells at the grid's --threads and restores the process's count after;
+    /// the tests' (the default) leaves the count alone. Each cell's log records the count its cell ran with.
+    /// </summary>
+    [Fact]
+    public void The_inline_backend_of_the_command_line_runs_cells_at_the_grids_thread_count()
+    {
+        int before = get_num_threads();
+        var cells = Toy.Plan(Given(("seeds", "1")), null);
+        string Logged(string grid) => File.ReadAllLines(Path.Combine(grid, "cells", cells[0].Key, "cell.log")).Single(l => l.Contains("libtorch threads:"));
+        string sets = Path.Combine(_dir, "threads-set"), keeps = Path.Combine(_dir, "threads-kept");
+        try
+        {
+            GridRunner.Run(Toy, cells, new GridOptions(sets, Threads: 1, LocalCores: 2), new InProcessBackend(ToyExperiment.Catalog, setsThreads: true));
+            Assert.EndsWith("libtorch threads: 1", Logged(sets));
+            Assert.Equal(before, get_num_threads());
+            if (before == 1) return;   // the second half needs a process count other than the grid's
+            GridRunner.Run(Toy, cells, new GridOptions(keeps, Threads: 1, LocalCores: 2), new InProcessBackend(ToyExperiment.Catalog));
+            Assert.EndsWith($"libtorch threads: {before}", Logged(keeps));
+        }
+        finally
+        {
+            set_num_threads(before);
+        }
+    }
+
     [Fact]
     public void A_grid_folder_is_not_reused_without_resume_and_a_resume_skips_finished_cells()
     {
