@@ -10,11 +10,11 @@ namespace DiscreteGrad.Experiments.Polynomial;
 public static class PolynomialObjective
 {
     /// <summary>f for a batch of relaxed or hard samples z [B, N]: the mean over the batch of (1/N) sum_i |z_i - c|^p (a scalar).</summary>
-    public static Tensor Loss(Tensor z, double target, double power) => (z - target).abs().pow(power).mean();
+    public static Tensor Loss(Tensor z, double target, double power) => Distance(z - target).pow(power).mean();
 
     /// <summary>f for every joint state, for enumeration: one-hot states [S, N, 2] in, values [S] out (z_i = states[s, i, 0]).</summary>
     public static Tensor StateValues(Tensor states, double target, double power)
-        => (states.select(-1, 0) - target).abs().pow(power).mean(new long[] { -1 });
+        => Distance(states.select(-1, 0) - target).pow(power).mean(new long[] { -1 });
 
     /// <summary>The value of f at z_i = 1, |1 - c|^p.</summary>
     public static double CostOfOne(double target, double power) => Math.Pow(Math.Abs(1 - target), power);
@@ -94,10 +94,23 @@ public static class PolynomialObjective
 
     /// <summary>f for a batch of samples z [B, N] and per-coordinate targets c [N] (a tensor of z's dtype): the mean over
     /// the batch of (1/N) sum_i |z_i - c_i|^p.</summary>
-    public static Tensor Loss(Tensor z, Tensor targets, double power) => (z - targets).abs().pow(power).mean();
+    public static Tensor Loss(Tensor z, Tensor targets, double power) => Distance(z - targets).pow(power).mean();
 
     /// <summary>f per sample for per-coordinate targets: z [..., N] to (1/N) sum_i |z_i - c_i|^p, [...].</summary>
-    public static Tensor Values(Tensor z, Tensor targets, double power) => (z - targets).abs().pow(power).mean(new long[] { -1 });
+    public static Tensor Values(Tensor z, Tensor targets, double power) => Distance(z - targets).pow(power).mean(new long[] { -1 });
+
+    /// <summary>The smallest |z_i - c_i| the objective uses (<see cref="Distance"/>).</summary>
+    public const double MinDistance = 1e-30;
+
+    /// <summary>
+    /// |u| clamped below at <see cref="MinDistance"/>. The value and first derivative of |u|^p are those of |u| wherever
+    /// a float holds u != 0 (the smallest non-zero |z - c| in float32 near a target in (0, 1) is about 1e-10 and more);
+    /// at u = 0 exactly, which a relaxed sample can hit (a float32 sigmoid lands on a dyadic target such as 63.5 / 128
+    /// about once in 2^24 draws), the second derivative of |u|^p for p &lt; 2 is infinite and times the zero derivative
+    /// of |u| gave NaN in RELAX's variance gradient (which differentiates twice); clamped, the derivatives there are 0.
+    /// Hard samples z in {0, 1} with targets in (0, 1) never reach the clamp.
+    /// </summary>
+    public static Tensor Distance(Tensor u) => u.abs().clamp_min(MinDistance);
 
     /// <summary>min over z of f = mean_i min(|1 - c_i|^p, |c_i|^p).</summary>
     public static double Optimum(IReadOnlyList<double> targets, double power)

@@ -192,7 +192,7 @@ public sealed class PolynomialTask : ITrainingTask, IDisposable
 
     /// <summary>f per sample: z [..., N] (z_i = 1 for category 0) to (1/N) sum_i |z_i - c_i|^p, [...].</summary>
     private Tensor F(Tensor z) => _targetTensor is null
-        ? (z - _config.Target).abs().pow(_config.Power).mean(new long[] { -1 })
+        ? PolynomialObjective.Distance(z - _config.Target).pow(_config.Power).mean(new long[] { -1 })
         : PolynomialObjective.Values(z, _targetTensor, _config.Power);
 
     /// <summary>f of a one-hot (or relaxed) two-class state [..., N, 2], through its first coordinate.</summary>

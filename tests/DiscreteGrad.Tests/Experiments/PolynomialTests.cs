@@ -39,6 +39,36 @@ public sealed class PolynomialTests : IDisposable
         Assert.NotEqual(PolynomialObjective.ExpectedLoss(theta * 0, C, p), closed, 6);
     }
 
+    /// <summary>
+    /// A relaxed value that lands exactly on a target (possible in float32: 63.5 / 128 is a float) keeps the objective's
+    /// first and second derivatives finite at p = 1.5, as RELAX's variance gradient needs (it differentiates twice); the
+    /// plain |u|^p gave NaN there. Elsewhere the values and first derivatives equal the plain |u|^p bit for bit.
+    /// </summary>
+    [Fact]
+    public void The_objective_has_finite_second_derivatives_where_a_relaxed_value_hits_its_target()
+    {
+        var targets = torch.tensor(new float[] { 63.5f / 128, 0.45f, 0.1f });
+        var z = torch.tensor(new float[] { 63.5f / 128, 0.7f, 0.0999f }).requires_grad_(true);
+        var f = PolynomialObjective.Values(z.unsqueeze(0), targets, 1.5).sum();
+        var g = torch.autograd.grad(new[] { f }, new[] { z }, retain_graph: true, create_graph: true)[0];
+        var h = torch.autograd.grad(new[] { (g * g).sum() }, new[] { z })[0];
+        Assert.True(g.isfinite().all().item<bool>() && h.isfinite().all().item<bool>(), $"g {g.str()} h {h.str()}");
+        Assert.Equal(0f, g[0].item<float>());
+        // Away from the target: the plain formula, bit for bit, value and derivative.
+        var z2 = z.detach().narrow(0, 1, 2).clone().requires_grad_(true);
+        var t2 = targets.narrow(0, 1, 2);
+        var ours = PolynomialObjective.Values(z2.unsqueeze(0), t2, 1.5).sum();
+        var ourGrad = torch.autograd.grad(new[] { ours }, new[] { z2 })[0];
+        var plain = (z2 - t2).abs().pow(1.5).mean().sum();
+        var plainGrad = torch.autograd.grad(new[] { plain }, new[] { z2 })[0];
+        Assert.Equal(plain.item<float>(), ours.item<float>());
+        Assert.Equal(TorchAssert.ToArray(plainGrad.to(ScalarType.Float64)), TorchAssert.ToArray(ourGrad.to(ScalarType.Float64)));
+        // Before the clamp: the second derivative at the target was NaN.
+        var z3 = torch.tensor(new float[] { 63.5f / 128 }).requires_grad_(true);
+        var g3 = torch.autograd.grad(new[] { (z3 - 63.5f / 128).abs().pow(1.5).sum() }, new[] { z3 }, retain_graph: true, create_graph: true)[0];
+        Assert.False(torch.autograd.grad(new[] { (g3 * g3).sum() }, new[] { z3 })[0].isfinite().all().item<bool>());
+    }
+
     [Fact]
     public void OptimumIsTargetToThePowerAndReachedWhenAllZ0()
     {
