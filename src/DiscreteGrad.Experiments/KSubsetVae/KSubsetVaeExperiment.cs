@@ -39,7 +39,7 @@ public sealed class KSubsetVaeExperiment : Experiment<KSubsetVaeConfig>
     /// <inheritdoc />
     public override IReadOnlyList<CurveSpec> Curves { get; } = new[]
     {
-        new CurveSpec("test-loss", "k-subset discrete VAE on MNIST: test loss", "test_loss", XMetric: "epoch", XLabel: "epoch"),
+        new CurveSpec("test-loss", "k-subset discrete VAE on MNIST: test loss", "test_loss", XMetric: "epoch", XLabel: "epoch", FitTail: true),
     };
 
     /// <inheritdoc />

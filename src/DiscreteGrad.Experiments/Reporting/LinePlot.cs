@@ -20,8 +20,12 @@ public sealed record LineSeries(string Label, double[] X, double[] Y, double[]? 
 /// <param name="Legend">The edge outside the data area where the legend goes.</param>
 /// <param name="SkipConstant">Leave out series whose every y value is the same (<see cref="LinePlot.IsConstant"/>): a setting
 /// logged as a metric, such as a fixed tau or beta, is no curve.</param>
+/// <param name="LogX">Draw x on a log10 scale (points with x &lt;= 0 or non-finite are left out): for long runs whose
+/// early steps change fastest.</param>
+/// <param name="FitYFromX">When set, the y axis spans only the points (bands included) with x &gt;= this value, plus a 5% margin,
+/// so that the end of a long run is readable; earlier points are still drawn and may leave the plot at its top or bottom.</param>
 public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 900, int Height = 520,
-    Edge Legend = Edge.Right, bool SkipConstant = false);
+    Edge Legend = Edge.Right, bool SkipConstant = false, bool LogX = false, double? FitYFromX = null);
 
 /// <summary>Line plots with shaded bands in the reports' <see cref="ReportPlotStyle"/>, saved as PNG and SVG with ScottPlot 5.</summary>
 public static class LinePlot
@@ -78,7 +82,7 @@ public static class LinePlot
             var color = ReportPlotStyle.Series(i).Color;
             if (s.Lower is not null && s.Upper is not null)
             {
-                var band = Points(s.X, s.Lower, s.Upper, layout.LogY);
+                var band = Points(s.X, s.Lower, s.Upper, layout.LogX, layout.LogY);
                 if (band.Count > 1)
                 {
                     var fill = plot.Add.FillY(band.Select(b => b.X).ToArray(), band.Select(b => b.Lo).ToArray(), band.Select(b => b.Hi).ToArray());
@@ -86,7 +90,7 @@ public static class LinePlot
                     fill.LineWidth = 0;
                 }
             }
-            var line = Points(s.X, s.Y, s.Y, layout.LogY);
+            var line = Points(s.X, s.Y, s.Y, layout.LogX, layout.LogY);
             var scatter = plot.Add.ScatterLine(line.Select(b => b.X).ToArray(), line.Select(b => b.Lo).ToArray());
             ReportPlotStyle.Apply(scatter, i);
             // Earlier series are drawn wider (up to 2.5 px more), so a later series that coincides with one leaves it
@@ -98,23 +102,33 @@ public static class LinePlot
         plot.Title(layout.Title);
         plot.XLabel(layout.XLabel);
         plot.YLabel(layout.YLabel);
-        if (layout.LogY)
+        if (layout.LogX || layout.LogY)
         {
-            var ys = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
-                .SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true).SelectMany(q => new[] { q.Lo, q.Hi })).ToArray();
-            if (ys.Length > 0)
+            var drawn = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
+                .SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, layout.LogX, layout.LogY)).ToArray();
+            if (drawn.Length > 0)
             {
-                var ticks = new ScottPlot.TickGenerators.NumericManual();
-                foreach (var (position, label, major) in LogTicks(ys.Min(), ys.Max()))
-                {
-                    if (major) ticks.AddMajor(position, label);
-                    else ticks.AddMinor(position);
-                }
-                plot.Axes.Left.TickGenerator = ticks;
+                if (layout.LogY)
+                    plot.Axes.Left.TickGenerator = LogTickGenerator(drawn.Min(q => Math.Min(q.Lo, q.Hi)), drawn.Max(q => Math.Max(q.Lo, q.Hi)));
+                if (layout.LogX)
+                    plot.Axes.Bottom.TickGenerator = LogTickGenerator(drawn.Min(q => q.X), drawn.Max(q => q.X));
             }
             plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
+        }
+        if (layout.FitYFromX is double from)
+        {
+            // In plot coordinates, as drawn: x is compared before any log transform.
+            var tail = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
+                .SelectMany(sr => Points(sr.X.Select(x => x >= from ? x : double.NaN).ToArray(), sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, layout.LogX, layout.LogY))
+                .ToArray();
+            if (tail.Length > 0)
+            {
+                double lo = tail.Min(q => Math.Min(q.Lo, q.Hi)), hi = tail.Max(q => Math.Max(q.Lo, q.Hi));
+                double pad = hi > lo ? 0.05 * (hi - lo) : Math.Max(1e-9, 0.05 * Math.Abs(hi));
+                plot.Axes.SetLimitsY(lo - pad, hi + pad);
+            }
         }
         ReportPlotStyle.PlaceLegend(plot, layout.Legend);
         return plot;
@@ -174,6 +188,29 @@ public static class LinePlot
         throw new InvalidOperationException("unreachable");
     }
 
+    private static ScottPlot.TickGenerators.NumericManual LogTickGenerator(double lo, double hi)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var (position, label, major) in LogTicks(lo, hi))
+        {
+            if (major) ticks.AddMajor(position, label);
+            else ticks.AddMinor(position);
+        }
+        return ticks;
+    }
+
+    /// <summary>
+    /// The x from which the last <c>1 - fraction</c> of the series' finite x range starts: lo + fraction (hi - lo) over all
+    /// x values (for <see cref="LinePlotLayout.FitYFromX"/>); null when no series has a finite x.
+    /// </summary>
+    public static double? TailStart(IReadOnlyList<LineSeries> series, double fraction = 0.1)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (!(fraction >= 0 && fraction < 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "must be in [0, 1).");
+        var xs = series.SelectMany(s => s.X).Where(double.IsFinite).ToArray();
+        return xs.Length == 0 ? null : xs.Min() + fraction * (xs.Max() - xs.Min());
+    }
+
     /// <summary>Most labels on a log axis (see <see cref="LogTicks"/>).</summary>
     public const int MaxLogLabels = 10;
 
@@ -189,20 +226,25 @@ public static class LinePlot
     }
 
     /// <summary>The points to draw, in plot coordinates (log10 for a log axis), leaving out undrawable ones.</summary>
-    private static List<(double X, double Lo, double Hi)> Points(double[] x, double[] lo, double[] hi, bool logY)
+    private static List<(double X, double Lo, double Hi)> Points(double[] x, double[] lo, double[] hi, bool logX, bool logY)
     {
         var result = new List<(double, double, double)>(x.Length);
         for (int i = 0; i < x.Length; i++)
         {
-            double a = lo[i], b = hi[i];
+            double xi = x[i], a = lo[i], b = hi[i];
+            if (logX)
+            {
+                if (!(xi > 0)) continue;
+                xi = Math.Log10(xi);
+            }
             if (logY)
             {
                 if (!(a > 0) || !(b > 0)) continue;
                 a = Math.Log10(a);
                 b = Math.Log10(b);
             }
-            if (!double.IsFinite(x[i]) || !double.IsFinite(a) || !double.IsFinite(b)) continue;
-            result.Add((x[i], a, b));
+            if (!double.IsFinite(xi) || !double.IsFinite(a) || !double.IsFinite(b)) continue;
+            result.Add((xi, a, b));
         }
         return result;
     }

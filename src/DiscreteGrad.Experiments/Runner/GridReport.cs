@@ -109,7 +109,8 @@ public static class GridReport
             var series = Series(outcomes, curve);
             if (series.Count == 0) continue;
             string png = prefix + curve.File + ".png";
-            written.AddRange(LinePlot.SavePng(Path.Combine(dir, png), new LinePlotLayout(curve.Title, curve.XLabel, curve.Metric.Replace('_', ' '), curve.LogY), series));
+            written.AddRange(LinePlot.SavePng(Path.Combine(dir, png), new LinePlotLayout(curve.Title, curve.XLabel, curve.Metric.Replace('_', ' '), curve.LogY,
+                FitYFromX: curve.FitTail ? LinePlot.TailStart(series) : null), series));
             md.AppendLine($"![{curve.Title}]({png})").AppendLine();
         }
         experiment.WriteReport(new GridReportContext(outcomes, dir, prefix), md);

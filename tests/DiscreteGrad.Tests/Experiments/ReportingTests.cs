@@ -71,6 +71,61 @@ public class ReportingTests
         }
     }
 
+    [Fact]
+    public void LinePlotLogXDrawsLog10OfXAndLeavesOutNonPositiveX()
+    {
+        var x = new double[] { 0, 1, 10, 100, 1000 };
+        var y = new double[] { 5, 4, 3, 2, 1 };
+        using var plot = LinePlot.Create(new LinePlotLayout("t", "epoch", "y", LogX: true), new[] { new LineSeries("a", x, y) });
+        plot.Axes.AutoScale();
+        var limits = plot.Axes.GetLimits();
+        // x = 1 .. 1000 is drawn at 0 .. 3 (x = 0 has no logarithm and is left out), whatever margin the auto-scale adds.
+        Assert.InRange(limits.Left, -0.5, 0.0);
+        Assert.InRange(limits.Right, 3.0, 3.5);
+        Assert.InRange(limits.Bottom, 0.5, 1.0);
+        Assert.InRange(limits.Top, 4.0, 4.5);
+        using var linear = LinePlot.Create(new LinePlotLayout("t", "epoch", "y"), new[] { new LineSeries("a", x, y) });
+        linear.Axes.AutoScale();
+        Assert.True(linear.Axes.GetLimits().Right >= 1000);
+    }
+
+    [Fact]
+    public void TailStartIsTheFractionOfTheFiniteXRangeOverAllSeries()
+    {
+        var a = new LineSeries("a", new[] { 2.0, 4, double.NaN }, new[] { 1.0, 1, 1 });
+        var b = new LineSeries("b", new[] { 12.0, 22 }, new[] { 1.0, 1 });
+        Assert.Equal(2 + 0.1 * 20, LinePlot.TailStart(new[] { a, b })!.Value, 12);
+        Assert.Equal(2 + 0.5 * 20, LinePlot.TailStart(new[] { a, b }, 0.5)!.Value, 12);
+        Assert.Null(LinePlot.TailStart(Array.Empty<LineSeries>()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LinePlot.TailStart(new[] { a }, 1.0));
+    }
+
+    [Fact]
+    public void LinePlotFitYFromXSpansOnlyTheTailAndStillAutoscalesX()
+    {
+        var x = Enumerable.Range(0, 161).Select(i => (double)i).ToArray();
+        var y = x.Select(e => 100 + 140 * Math.Exp(-e / 5)).ToArray();      // 240 at epoch 0, ~100.6 at epoch 16, ~100 at 160
+        var path = Path.Combine(Path.GetTempPath(), "dg-plot-" + Guid.NewGuid().ToString("N") + ".png");
+        try
+        {
+            using var plot = LinePlot.Create(new LinePlotLayout("t", "epoch", "y", FitYFromX: 16), new[]
+            {
+                new LineSeries("a", x, y, y.Select(v => v - 0.2).ToArray(), y.Select(v => v + 0.2).ToArray()),
+            });
+            plot.SavePng(path, 400, 300);
+            var limits = plot.Axes.GetLimits();
+            double tailLo = y[160] - 0.2, tailHi = y[16] + 0.2, pad = 0.05 * (tailHi - tailLo);
+            Assert.Equal(tailLo - pad, limits.Bottom, 9);
+            Assert.Equal(tailHi + pad, limits.Top, 9);
+            Assert.InRange(limits.Left, -20, 0);
+            Assert.InRange(limits.Right, 160, 180);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData(-1.55, -1.28)]     // within one decade: 2 and 5 (or every m) x 10^k get labels
     [InlineData(-3.2, -1.1)]       // several decades
