@@ -20,12 +20,10 @@ public sealed record LineSeries(string Label, double[] X, double[] Y, double[]? 
 /// <param name="Legend">The edge outside the data area where the legend goes.</param>
 /// <param name="SkipConstant">Leave out series whose every y value is the same (<see cref="LinePlot.IsConstant"/>): a setting
 /// logged as a metric, such as a fixed tau or beta, is no curve.</param>
-/// <param name="LogX">Draw x on a log10 scale (points with x &lt;= 0 or non-finite are left out): for long runs whose
-/// early steps change fastest.</param>
 /// <param name="FitYFromX">When set, the y axis spans only the points (bands included) with x &gt;= this value, plus a 5% margin,
 /// so that the end of a long run is readable; earlier points are still drawn and may leave the plot at its top or bottom.</param>
 public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 900, int Height = 520,
-    Edge Legend = Edge.Right, bool SkipConstant = false, bool LogX = false, double? FitYFromX = null);
+    Edge Legend = Edge.Right, bool SkipConstant = false, double? FitYFromX = null);
 
 /// <summary>Line plots with shaded bands in the reports' <see cref="ReportPlotStyle"/>, saved as PNG and SVG with ScottPlot 5.</summary>
 public static class LinePlot
@@ -82,7 +80,7 @@ public static class LinePlot
             var color = ReportPlotStyle.Series(i).Color;
             if (s.Lower is not null && s.Upper is not null)
             {
-                var band = Points(s.X, s.Lower, s.Upper, layout.LogX, layout.LogY);
+                var band = Points(s.X, s.Lower, s.Upper, layout.LogY);
                 if (band.Count > 1)
                 {
                     var fill = plot.Add.FillY(band.Select(b => b.X).ToArray(), band.Select(b => b.Lo).ToArray(), band.Select(b => b.Hi).ToArray());
@@ -90,7 +88,7 @@ public static class LinePlot
                     fill.LineWidth = 0;
                 }
             }
-            var line = Points(s.X, s.Y, s.Y, layout.LogX, layout.LogY);
+            var line = Points(s.X, s.Y, s.Y, layout.LogY);
             var scatter = plot.Add.ScatterLine(line.Select(b => b.X).ToArray(), line.Select(b => b.Lo).ToArray());
             ReportPlotStyle.Apply(scatter, i);
             // Earlier series are drawn wider (up to 2.5 px more), so a later series that coincides with one leaves it
@@ -102,26 +100,20 @@ public static class LinePlot
         plot.Title(layout.Title);
         plot.XLabel(layout.XLabel);
         plot.YLabel(layout.YLabel);
-        if (layout.LogX || layout.LogY)
+        if (layout.LogY)
         {
             var drawn = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
-                .SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, layout.LogX, layout.LogY)).ToArray();
+                .SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true)).ToArray();
             if (drawn.Length > 0)
-            {
-                if (layout.LogY)
-                    plot.Axes.Left.TickGenerator = LogTickGenerator(drawn.Min(q => Math.Min(q.Lo, q.Hi)), drawn.Max(q => Math.Max(q.Lo, q.Hi)));
-                if (layout.LogX)
-                    plot.Axes.Bottom.TickGenerator = LogTickGenerator(drawn.Min(q => q.X), drawn.Max(q => q.X));
-            }
+                plot.Axes.Left.TickGenerator = LogTickGenerator(drawn.Min(q => Math.Min(q.Lo, q.Hi)), drawn.Max(q => Math.Max(q.Lo, q.Hi)));
             plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
         }
         if (layout.FitYFromX is double from)
         {
-            // In plot coordinates, as drawn: x is compared before any log transform.
-            var tail = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
-                .SelectMany(sr => Points(sr.X.Select(x => x >= from ? x : double.NaN).ToArray(), sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, layout.LogX, layout.LogY))
+                        var tail = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
+                .SelectMany(sr => Points(sr.X.Select(x => x >= from ? x : double.NaN).ToArray(), sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, layout.LogY))
                 .ToArray();
             if (tail.Length > 0)
             {
@@ -226,17 +218,12 @@ public static class LinePlot
     }
 
     /// <summary>The points to draw, in plot coordinates (log10 for a log axis), leaving out undrawable ones.</summary>
-    private static List<(double X, double Lo, double Hi)> Points(double[] x, double[] lo, double[] hi, bool logX, bool logY)
+    private static List<(double X, double Lo, double Hi)> Points(double[] x, double[] lo, double[] hi, bool logY)
     {
         var result = new List<(double, double, double)>(x.Length);
         for (int i = 0; i < x.Length; i++)
         {
             double xi = x[i], a = lo[i], b = hi[i];
-            if (logX)
-            {
-                if (!(xi > 0)) continue;
-                xi = Math.Log10(xi);
-            }
             if (logY)
             {
                 if (!(a > 0) || !(b > 0)) continue;

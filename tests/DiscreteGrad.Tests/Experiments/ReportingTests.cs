@@ -72,24 +72,6 @@ public class ReportingTests
     }
 
     [Fact]
-    public void LinePlotLogXDrawsLog10OfXAndLeavesOutNonPositiveX()
-    {
-        var x = new double[] { 0, 1, 10, 100, 1000 };
-        var y = new double[] { 5, 4, 3, 2, 1 };
-        using var plot = LinePlot.Create(new LinePlotLayout("t", "epoch", "y", LogX: true), new[] { new LineSeries("a", x, y) });
-        plot.Axes.AutoScale();
-        var limits = plot.Axes.GetLimits();
-        // x = 1 .. 1000 is drawn at 0 .. 3 (x = 0 has no logarithm and is left out), whatever margin the auto-scale adds.
-        Assert.InRange(limits.Left, -0.5, 0.0);
-        Assert.InRange(limits.Right, 3.0, 3.5);
-        Assert.InRange(limits.Bottom, 0.5, 1.0);
-        Assert.InRange(limits.Top, 4.0, 4.5);
-        using var linear = LinePlot.Create(new LinePlotLayout("t", "epoch", "y"), new[] { new LineSeries("a", x, y) });
-        linear.Axes.AutoScale();
-        Assert.True(linear.Axes.GetLimits().Right >= 1000);
-    }
-
-    [Fact]
     public void TailStartIsTheFractionOfTheFiniteXRangeOverAllSeries()
     {
         var a = new LineSeries("a", new[] { 2.0, 4, double.NaN }, new[] { 1.0, 1, 1 });
