@@ -20,10 +20,11 @@ public sealed record LineSeries(string Label, double[] X, double[] Y, double[]? 
 /// <param name="Legend">The edge outside the data area where the legend goes.</param>
 /// <param name="SkipConstant">Leave out series whose every y value is the same (<see cref="LinePlot.IsConstant"/>): a setting
 /// logged as a metric, such as a fixed tau or beta, is no curve.</param>
-/// <param name="FitYFromX">When set, the y axis spans only the points (bands included) with x &gt;= this value, plus a 5% margin,
-/// so that the end of a long run is readable; earlier points are still drawn and may leave the plot at its top or bottom.</param>
+/// <param name="FitTail">Fit the y axis to the points (bands included) in the last 90% of the x range
+/// (<see cref="LinePlot.TailStart"/>), plus a 5% margin, so that the end of a long run is readable; the first tenth, where
+/// a loss falls fastest, is still drawn and may leave the plot at its top or bottom.</param>
 public sealed record LinePlotLayout(string Title, string XLabel, string YLabel, bool LogY = false, int Width = 900, int Height = 520,
-    Edge Legend = Edge.Right, bool SkipConstant = false, double? FitYFromX = null);
+    Edge Legend = Edge.Right, bool SkipConstant = false, bool FitTail = false);
 
 /// <summary>Line plots with shaded bands in the reports' <see cref="ReportPlotStyle"/>, saved as PNG and SVG with ScottPlot 5.</summary>
 public static class LinePlot
@@ -102,17 +103,25 @@ public static class LinePlot
         plot.YLabel(layout.YLabel);
         if (layout.LogY)
         {
-            var drawn = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
-                .SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true)).ToArray();
-            if (drawn.Length > 0)
-                plot.Axes.Left.TickGenerator = LogTickGenerator(drawn.Min(q => Math.Min(q.Lo, q.Hi)), drawn.Max(q => Math.Max(q.Lo, q.Hi)));
+            var ys = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
+                .SelectMany(sr => Points(sr.X, sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, true).SelectMany(q => new[] { q.Lo, q.Hi })).ToArray();
+            if (ys.Length > 0)
+            {
+                var ticks = new ScottPlot.TickGenerators.NumericManual();
+                foreach (var (position, label, major) in LogTicks(ys.Min(), ys.Max()))
+                {
+                    if (major) ticks.AddMajor(position, label);
+                    else ticks.AddMinor(position);
+                }
+                plot.Axes.Left.TickGenerator = ticks;
+            }
             plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.15);
             plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
             plot.Grid.MinorLineWidth = 1;
         }
-        if (layout.FitYFromX is double from)
+        if (layout.FitTail && TailStart(series) is double from)
         {
-                        var tail = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
+            var tail = series.Where(sr => !(layout.SkipConstant && IsConstant(sr)))
                 .SelectMany(sr => Points(sr.X.Select(x => x >= from ? x : double.NaN).ToArray(), sr.Lower ?? sr.Y, sr.Upper ?? sr.Y, layout.LogY))
                 .ToArray();
             if (tail.Length > 0)
@@ -180,20 +189,9 @@ public static class LinePlot
         throw new InvalidOperationException("unreachable");
     }
 
-    private static ScottPlot.TickGenerators.NumericManual LogTickGenerator(double lo, double hi)
-    {
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
-        foreach (var (position, label, major) in LogTicks(lo, hi))
-        {
-            if (major) ticks.AddMajor(position, label);
-            else ticks.AddMinor(position);
-        }
-        return ticks;
-    }
-
     /// <summary>
     /// The x from which the last <c>1 - fraction</c> of the series' finite x range starts: lo + fraction (hi - lo) over all
-    /// x values (for <see cref="LinePlotLayout.FitYFromX"/>); null when no series has a finite x.
+    /// x values (where <see cref="LinePlotLayout.FitTail"/> starts); null when no series has a finite x.
     /// </summary>
     public static double? TailStart(IReadOnlyList<LineSeries> series, double fraction = 0.1)
     {
@@ -223,15 +221,15 @@ public static class LinePlot
         var result = new List<(double, double, double)>(x.Length);
         for (int i = 0; i < x.Length; i++)
         {
-            double xi = x[i], a = lo[i], b = hi[i];
+            double a = lo[i], b = hi[i];
             if (logY)
             {
                 if (!(a > 0) || !(b > 0)) continue;
                 a = Math.Log10(a);
                 b = Math.Log10(b);
             }
-            if (!double.IsFinite(xi) || !double.IsFinite(a) || !double.IsFinite(b)) continue;
-            result.Add((xi, a, b));
+            if (!double.IsFinite(x[i]) || !double.IsFinite(a) || !double.IsFinite(b)) continue;
+            result.Add((x[i], a, b));
         }
         return result;
     }

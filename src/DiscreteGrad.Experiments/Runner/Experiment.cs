@@ -60,8 +60,7 @@ public sealed record SummaryMetric(string Header, Func<CellOutcome, double> Valu
 /// <param name="XMetric">Metric used as x (e.g. "epoch"); null: the step.</param>
 /// <param name="XLabel">x axis label.</param>
 /// <param name="LogY">Log-scaled y.</param>
-/// <param name="FitTail">Fit the y axis to the last 90% of the x range (<see cref="DiscreteGrad.Experiments.Reporting.LinePlot.TailStart"/>), so that the end of a long
-/// run is readable; the first tenth, where a loss falls fastest, may leave the plot.</param>
+/// <param name="FitTail">Fit the y axis to the last 90% of the x range (<see cref="DiscreteGrad.Experiments.Reporting.LinePlotLayout.FitTail"/>).</param>
 public sealed record CurveSpec(string File, string Title, string Metric, string Kind = "eval", string? XMetric = null, string XLabel = "step", bool LogY = false,
     bool FitTail = false);
 

@@ -110,7 +110,7 @@ public static class GridReport
             if (series.Count == 0) continue;
             string png = prefix + curve.File + ".png";
             written.AddRange(LinePlot.SavePng(Path.Combine(dir, png), new LinePlotLayout(curve.Title, curve.XLabel, curve.Metric.Replace('_', ' '), curve.LogY,
-                FitYFromX: curve.FitTail ? LinePlot.TailStart(series) : null), series));
+                FitTail: curve.FitTail), series));
             md.AppendLine($"![{curve.Title}]({png})").AppendLine();
         }
         experiment.WriteReport(new GridReportContext(outcomes, dir, prefix), md);

@@ -127,7 +127,7 @@ public sealed class VaeExperiment : Experiment<VaeConfig>
                 // the first few, and the estimators' differences at the end are a few nats.
                 LinePlot.SavePng(Path.Combine(report.AssetsDirectory, png),
                     new LinePlotLayout($"MNIST categorical VAE {shape}: {title}, mean +- std over seeds", "epoch", label,
-                        FitYFromX: LinePlot.TailStart(series)), series);
+                        FitTail: true), series);
                 markdown.AppendLine($"![{shape}: {label}]({png})").AppendLine();
             }
         }

@@ -83,14 +83,14 @@ public class ReportingTests
     }
 
     [Fact]
-    public void LinePlotFitYFromXSpansOnlyTheTailAndStillAutoscalesX()
+    public void LinePlotFitTailSpansOnlyTheLast90PercentOfXAndStillAutoscalesX()
     {
         var x = Enumerable.Range(0, 161).Select(i => (double)i).ToArray();
-        var y = x.Select(e => 100 + 140 * Math.Exp(-e / 5)).ToArray();      // 240 at epoch 0, ~100.6 at epoch 16, ~100 at 160
+        var y = x.Select(e => 100 + 140 * Math.Exp(-e / 5)).ToArray();      // 240 at epoch 0, ~100.6 at epoch 16 (the tail's start), ~100 at 160
         var path = Path.Combine(Path.GetTempPath(), "dg-plot-" + Guid.NewGuid().ToString("N") + ".png");
         try
         {
-            using var plot = LinePlot.Create(new LinePlotLayout("t", "epoch", "y", FitYFromX: 16), new[]
+            using var plot = LinePlot.Create(new LinePlotLayout("t", "epoch", "y", FitTail: true), new[]
             {
                 new LineSeries("a", x, y, y.Select(v => v - 0.2).ToArray(), y.Select(v => v + 0.2).ToArray()),
             });
