@@ -19,6 +19,7 @@ if (args.Length > 0 && args[0] == "vae-rss")
     return 0;
 }
 if (args.Length > 0 && args[0] == "vae-step-loop") { VaeStepBench.Loop(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args.Length > 3 ? args[3] : "default"); return 0; }
+if (args.Length > 0 && args[0] == "scalar-race-child") return ScalarRaceBench.Child(args[1..]);
 if (args.Length > 0 && args[0] == "listops-child") return ListOpsBench.Child(args[1..]);
 if (args.Length > 0 && args[0] == "listops-train-child") return ListOpsTrainBench.Child(args[1..]);
 
@@ -43,6 +44,7 @@ switch (opts.Command)
     case "vae-step": VaeStepBench.Run(opts.Rounds, opts.BatchMs, opts.PythonRounds, opts.PythonSteps, opts.PythonThreads, opts.Parts, opts.HeapSteps); break;
     case "listops": ListOpsBench.Run(opts.Threads, opts.ListOpsSteps); break;
     case "listops-train": ListOpsTrainBench.Run(opts.Threads, opts.ListOpsTrainSteps, opts.ListOpsEval); break;
+    case "scalar-race": ScalarRaceBench.Run(opts.RaceSeconds); break;
     case "all":
         RunTime(opts);
         RunProfile(opts);
@@ -187,10 +189,10 @@ static void PrintTime(Shape shape, List<Interleaved.Result> results)
 internal sealed class Options
 {
     public const string Usage =
-        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|imle|efficiency|estimator-speed|vae-step|listops|listops-train> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
+        "usage: DiscreteGrad.Bench <bdn|time|profile|mem|grk|all|check|solvers|imle|efficiency|estimator-speed|vae-step|listops|listops-train|scalar-race> [--threads N] [--tau T] [--rounds R] [--batch-ms MS]\n" +
         "       [--mem-repeats N] [--mem-steps N] [--ks 10,100,1000] [--shapes 512x128x2,100x30x10] [--grk-rounds-large R]\n" +
         "       [--bdn-warmup N] [--bdn-iterations N] [--bdn-iteration-ms MS] [--python-rounds R] [--python-steps N] [--python-threads 1,2] [--parts 0|1] [--heap-steps N]\n" +
-        "       [--listops-steps N] [--listops-train-steps N] [--listops-eval DEV,TEST[,EXTRAPOLATION]]\n" +
+        "       [--listops-steps N] [--listops-train-steps N] [--listops-eval DEV,TEST[,EXTRAPOLATION]] [--race-seconds S]\n" +
         "       [-- <BenchmarkDotNet args>]";
 
     public string Command = "";
@@ -224,6 +226,8 @@ internal sealed class Options
     public int ListOpsTrainSteps = 40;
     /// <summary>listops-train: expressions of the evaluation (dev, test[, each extrapolation set]).</summary>
     public string ListOpsEval = "2000,2000,1000";
+    /// <summary>scalar-race: seconds per child.</summary>
+    public double RaceSeconds = 20;
 
     public static Options Parse(string[] args)
     {
@@ -236,6 +240,7 @@ internal sealed class Options
             switch (a)
             {
                 case "--threads": o.Threads = int.Parse(v); break;
+                case "--race-seconds": o.RaceSeconds = double.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--tau": o.Tau = double.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--rounds": o.Rounds = int.Parse(v); break;
                 case "--batch-ms": o.BatchMs = double.Parse(v, CultureInfo.InvariantCulture); break;

@@ -17,6 +17,12 @@ public sealed record RunResult(string Name, long StartStep, long Steps, double W
     IReadOnlyDictionary<string, double> FinalTrain, IReadOnlyDictionary<string, double> FinalEval,
     IReadOnlyList<MetricsRecord> Records, string OutputDirectory, bool Stopped = false)
 {
+    /// <summary>Whether this invocation's steps ran in no-GC windows (<see cref="CollectionWindows.Guarded"/>).</summary>
+    public bool CollectionsGuarded { get; init; }
+
+    /// <summary>Windows of this invocation that allocated past their budget (<see cref="CollectionWindows.Overflowed"/>).</summary>
+    public int WindowsOverBudget { get; init; }
+
     /// <summary>Seconds per step of this invocation.</summary>
     public double SecondsPerStep => Steps > StartStep ? WallSeconds / (Steps - StartStep) : double.NaN;
 }
@@ -33,8 +39,10 @@ public sealed record RunResult(string Name, long StartStep, long Steps, double W
 /// listed in <see cref="RunnerOptions.ResumeOverrides"/> (then a changed learning rate takes effect). A checkpoint is only
 /// written when the parameters and the optimiser state are finite, so the one a NaN stop names can be resumed.</para>
 /// <para>Memory: a run sets the process's native heap policy (<see cref="NativeHeap.KeepFreedBlocks"/>: freed blocks stay
-/// in the process for the next step instead of being unmapped and faulted in again) and forces a gen-0 garbage collection
-/// every 25 steps, without waiting for the finalisers (for TorchSharp's finaliser-only Scalar objects; see the loop).</para>
+/// in the process for the next step instead of being unmapped and faulted in again) and collects garbage every 25 steps
+/// (for TorchSharp's finaliser-only Scalar objects; see the loop). In a process of its own
+/// (<see cref="RunnerOptions.ExclusiveProcess"/>) no collection starts between those points (<see cref="CollectionWindows"/>:
+/// one that starts during a native call can free the Scalar libtorch is reading).</para>
 /// </summary>
 public static class ExperimentRunner
 {
@@ -81,7 +89,6 @@ public static class ExperimentRunner
         var clock = Stopwatch.StartNew();
         Dictionary<string, double> lastTrain = log.Records.LastOrDefault(r => r.Kind == "train")?.Metrics ?? new();
         Dictionary<string, double> lastEval = log.Records.LastOrDefault(r => r.Kind == "eval")?.Metrics ?? new();
-        const long CollectEvery = 25;
         long end = Math.Min(task.TotalSteps, options.StopAtStep ?? long.MaxValue);
         bool stopped = false;
         void Evaluate(long done, long failedStep)
@@ -107,6 +114,7 @@ public static class ExperimentRunner
         // The initial model's evaluation, once: not again when a run that had not reached its first checkpoint is resumed.
         if (cadence.AtStart && start == 0 && !log.Records.Any(r => r.Kind == "eval" && r.Step == 0)) Evaluate(0, 0);
         long step = start;
+        using var windows = new CollectionWindows(options.ExclusiveProcess);
         for (; step < end; step++)
         {
             if (options.Stop.IsCancellationRequested)
@@ -137,27 +145,29 @@ public static class ExperimentRunner
                 sums.Clear();
                 inWindow = 0;
             }
-            if (done % CollectEvery == 0)
-            {
-                // The step's tensors and autograd graphs are already freed (its DisposeScope; TorchSharp frees a custom
-                // autograd node with the tensors it saved when libtorch releases the graph). What a collection frees is
-                // TorchSharp's Scalar: every tensor operation with a number argument (x * 0.5, clamp(min, max), the
-                // mul_(beta1) of TorchSharp's own optimisers) creates one, whose small native block only its finaliser
-                // frees. Left between a step's large temporaries, these blocks fragment glibc's heap, which then grows until
-                // a natural collection hundreds of steps later (VAE 10x30 steps on TorchSharp's Adam: 707 MiB resident after
-                // 800 steps without these collections, 290 MiB with them; on DiscreteGrad.Optim.Adam, which creates no
-                // Scalars, 250-259 MiB over 20k ReinMax steps without them). A gen-0 collection finds them, and the finaliser
-                // thread frees them while the next step runs (no wait).
-                GC.Collect(0, GCCollectionMode.Forced, blocking: true);
-            }
+            // The step's tensors and autograd graphs are already freed (its DisposeScope; TorchSharp frees a custom
+            // autograd node with the tensors it saved when libtorch releases the graph). What the collection between two
+            // windows frees is TorchSharp's Scalar: every tensor operation with a number argument (x * 0.5, clamp(min, max),
+            // the mul_(beta1) of TorchSharp's own optimisers) creates one, whose small native block only its finaliser
+            // frees. Left between a step's large temporaries, these blocks fragment glibc's heap, which then grows until a
+            // natural collection hundreds of steps later (VAE 10x30 steps on TorchSharp's Adam: 707 MiB resident after 800
+            // steps without these collections, 290 MiB with them; on DiscreteGrad.Optim.Adam, which creates no Scalars,
+            // 250-259 MiB over 20k ReinMax steps without them). Inside a window no collection starts in a process of the
+            // run's own (see CollectionWindows: a collection during a native call can free the Scalar it reads).
+            if (done % CollectionWindows.Steps == 0) windows.Next();
             if (cadence.ShouldEvaluate(done, task.TotalSteps)) Evaluate(done, step);
             if ((options.CheckpointEvery > 0 && done % options.CheckpointEvery == 0) || done == end)
                 lastCheckpoint = SaveIfFinite(task, dir, done, sums, inWindow, fingerprint, lastCheckpoint, observer);
         }
         if (stopped && step > start)
             lastCheckpoint = SaveIfFinite(task, dir, step, sums, inWindow, fingerprint, lastCheckpoint, observer);
+        windows.Dispose();   // the report that follows allocates freely
         var result = new RunResult(task.Name, start, stopped ? step : Math.Max(start, end), clock.Elapsed.TotalSeconds, lastTrain, lastEval,
-            log.Records.ToList(), dir, stopped);
+            log.Records.ToList(), dir, stopped)
+        {
+            CollectionsGuarded = windows.Guarded,
+            WindowsOverBudget = windows.Overflowed,
+        };
         RunReport.WriteSummary(task, options, result);
         if (options.WriteReport && !stopped) RunReport.WritePlotsAndMarkdown(task, options, result);
         return result;

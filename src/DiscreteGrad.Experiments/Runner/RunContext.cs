@@ -30,7 +30,7 @@ public sealed record RunContext
     /// <summary>Progress of the run.</summary>
     public IRunObserver? Observer { get; init; }
     /// <summary>Whether the run has its process to itself (<c>run-cell</c>), so process-wide measurements and settings
-    /// (its peak resident memory, the allocator's thresholds) are the run's own; false for cells run inside another
+    /// (its peak resident memory, the allocator's thresholds, no-GC regions) are the run's own; false for cells run inside another
     /// process (inline grids, tests).</summary>
     public bool OwnsProcess { get; init; }
     /// <summary>Informational messages (data downloads and the like).</summary>
@@ -54,5 +54,6 @@ public sealed record RunContext
         Settings = Settings,
         ResumeOverrides = ResumeOverrides,
         Stop = Stop,
+        ExclusiveProcess = OwnsProcess,
     };
 }

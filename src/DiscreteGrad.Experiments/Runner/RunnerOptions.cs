@@ -21,6 +21,13 @@ public sealed record RunnerOptions(string OutputDirectory, long LogEvery = 50, l
     /// <summary>Settings that may differ on resume (e.g. epochs, lr); a changed learning rate takes effect at once.</summary>
     public IReadOnlySet<string> ResumeOverrides { get; init; } = new HashSet<string>();
 
+    /// <summary>
+    /// Whether the run has its process to itself (a <c>run-cell</c> process): then garbage collections are held to the
+    /// boundaries between windows of steps by process-wide no-GC regions (<see cref="CollectionWindows"/>). False (the
+    /// default) where other work shares the process (tests, inline grids).
+    /// </summary>
+    public bool ExclusiveProcess { get; init; }
+
     /// <summary>When cancelled the run checkpoints after the current step and returns early (<see cref="RunResult.Stopped"/>).</summary>
     public CancellationToken Stop { get; init; }
 
