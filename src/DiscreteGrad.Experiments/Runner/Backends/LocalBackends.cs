@@ -61,8 +61,8 @@ public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixA
 }
 
 /// <summary>
-/// Runs every cell in a child process of its own (<c>run-cell</c>), at most <see cref="Jobs"/> at once, each with the
-/// grid's libtorch thread count. A crashed cell (native error, killed by the kernel) is marked failed with its exit code
+/// Runs every cell in a child process of its own (<c>run-cell</c>), at most <see cref="Jobs"/> at once and in the grid's
+/// order, each with the grid's libtorch thread count. A crashed cell (native error, killed by the kernel) is marked failed with its exit code
 /// and does not stop the others. Cancelling sends SIGTERM to the running cells, which checkpoint and stop.
 /// </summary>
 /// <param name="jobs">Cells at once (&gt;= 1).</param>
@@ -75,22 +75,18 @@ public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGrid
     /// <inheritdoc />
     public GridLaunch Launch(string grid, GridFile file, IReadOnlyList<GridCell> cells, IGridProgress? progress, CancellationToken cancel)
     {
-        using var slots = new SemaphoreSlim(Jobs);
+        // Cells start in the grid's order, the order of the option lists (list the longest cells first to have them done
+        // soonest); a semaphore would admit its waiting threads in any order.
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<GridCell>(cells);
         // When each cell's process was started: until its process writes a status, the cell's status.json is the one a
         // previous run left (failed, preempted), which is not this run's progress.
         var launched = new System.Collections.Concurrent.ConcurrentDictionary<int, DateTime>();
-        var threads = cells.Select(cell => new Thread(() =>
+        var threads = Enumerable.Range(0, Math.Min(Jobs, cells.Count)).Select(_ => new Thread(() =>
         {
-            slots.Wait();
-            try
+            while (!cancel.IsCancellationRequested && queue.TryDequeue(out var cell))
             {
-                if (cancel.IsCancellationRequested) return;
                 launched[cell.Index] = DateTime.UtcNow;
                 RunOne(grid, cell, cancel);
-            }
-            finally
-            {
-                slots.Release();
             }
         }) { IsBackground = true }).ToList();
         foreach (var t in threads) t.Start();
