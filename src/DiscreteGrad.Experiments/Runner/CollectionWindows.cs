@@ -43,7 +43,7 @@ public sealed class CollectionWindows : IDisposable
         Start();
     }
 
-    /// <summary>Whether windows are no-GC regions (an exclusive process whose runtime granted the first region).</summary>
+    /// <summary>Whether windows were no-GC regions (an exclusive process whose runtime granted them).</summary>
     public bool Guarded { get; private set; }
 
     /// <summary>Windows that allocated more than <see cref="Budget"/> (or whose region something else ended).</summary>

@@ -62,8 +62,8 @@ public sealed record CellLauncher(string FileName, IReadOnlyList<string> PrefixA
 
 /// <summary>
 /// Runs every cell in a child process of its own (<c>run-cell</c>), at most <see cref="Jobs"/> at once and in the grid's
-/// order, each with the grid's libtorch thread count. A crashed cell (native error, killed by the kernel) is marked failed with its exit code
-/// and does not stop the others. Cancelling sends SIGTERM to the running cells, which checkpoint and stop.
+/// order, each with the grid's libtorch thread count. A crashed cell (native error, killed by the kernel) is marked
+/// failed with its exit code and does not stop the others. Cancelling sends SIGTERM to the running cells, which checkpoint and stop.
 /// </summary>
 /// <param name="jobs">Cells at once (&gt;= 1).</param>
 /// <param name="launcher">How to start a cell.</param>
