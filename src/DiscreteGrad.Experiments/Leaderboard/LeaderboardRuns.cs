@@ -17,8 +17,6 @@ namespace DiscreteGrad.Experiments.Leaderboard;
 /// </summary>
 public static class LeaderboardRuns
 {
-    private const int CollectEvery = 25;
-
     /// <summary>Runs the cell's problem and estimator; the metrics of its one record (null when stopped).</summary>
     public static Dictionary<string, double>? Run(LeaderboardConfig config, RunContext context)
     {
@@ -203,8 +201,9 @@ public static class LeaderboardRuns
 
     /// <summary>
     /// Trains <paramref name="task"/> for <paramref name="steps"/> steps as the runner does (train mode, one dispose scope
-    /// per step, a collection every 25 steps, a non-finite loss stops the run naming the step) and times the loop; returns
-    /// null when the run's stop token fires. <paramref name="losses"/> receives every step's "loss".
+    /// per step, a collection every 25 steps between no-GC windows in a process of its own, a non-finite loss stops the run
+    /// naming the step) and times the loop; returns null when the run's stop token fires. <paramref name="losses"/>
+    /// receives every step's "loss".
     /// </summary>
     public static StepTiming? Train(ITrainingTask task, long steps, RunContext context, out List<double> losses)
     {
@@ -215,6 +214,7 @@ public static class LeaderboardRuns
         context.Observer?.Started(task.Name, 0, steps);
         task.Model.train();
         bool stopped = false;
+        using var windows = new CollectionWindows(context.OwnsProcess);
         var timing = StepCost.Time(steps, step =>
         {
             if (stopped || context.Stop.IsCancellationRequested)
@@ -227,13 +227,14 @@ public static class LeaderboardRuns
             double loss = m["loss"];
             if (!double.IsFinite(loss)) throw new NonFiniteLossException(task.Name, step, loss, null);
             recorded.Add(loss);
-            if ((step + 1) % CollectEvery == 0)
+            if ((step + 1) % CollectionWindows.Steps == 0)
             {
-                GC.Collect();
+                windows.Next();
                 GC.WaitForPendingFinalizers();
             }
             context.Observer?.Stepped(step + 1, m);
         }, context.OwnsProcess);
+        windows.Dispose();   // the evaluation that follows allocates freely
         return stopped ? null : timing;
     }
 

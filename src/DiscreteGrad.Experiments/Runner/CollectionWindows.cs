@@ -6,15 +6,15 @@ namespace DiscreteGrad.Experiments.Runner;
 /// The garbage collections of a training loop, held to the boundaries between windows of <see cref="Steps"/> steps.
 /// <para>Why: TorchSharp passes a number argument (the 0.5 of <c>x * 0.5</c>, the alpha of every <c>add</c>, softplus's
 /// beta and threshold) to libtorch as a <c>Scalar</c> object that nothing references once its native handle has been
-/// read, and frees it only in its finaliser. A collection that starts while libtorch runs, started by an allocation on
-/// any other thread (the runtime's own threads allocate too), can find that Scalar unreachable, and the finaliser thread
-/// then frees it while libtorch still reads it: the run stops with "Expected false to be true" from
-/// <c>c10::Scalar::toFloat</c>, at a step that differs from run to run. A collection started by the training thread itself
-/// is harmless: it starts at one of its allocations, in managed code, with no native call in flight.</para>
+/// read, and frees it only in its finaliser. A collection that starts while libtorch runs (another thread's allocation
+/// can start one at any moment: a worker of the solvers' parallel loops, the runtime's own threads) can find that Scalar
+/// unreachable, and the finaliser thread then frees it while libtorch still reads it: the run stops with "Expected false
+/// to be true" from <c>c10::Scalar::toFloat</c>, at a step that differs from run to run. Inside a window no collection
+/// starts, from any thread.</para>
 /// <para>How: in a process the run has to itself (<see cref="RunnerOptions.ExclusiveProcess"/>), each window is a no-GC
 /// region (<see cref="GC.TryStartNoGCRegion(long)"/> of <see cref="Budget"/> bytes): no collection starts inside it, from
 /// any thread, unless the window allocates more than the budget (then collections go on as usual until the window ends;
-/// <see cref="Overflowed"/> counts such windows). Between two windows the region ends, a forced gen-0 collection on the
+/// <see cref="Unguarded"/> counts such windows, and those whose region the runtime refused). Between two windows the region ends, a forced gen-0 collection on the
 /// training thread frees the window's garbage, Scalars included (their small native blocks, left to natural collections,
 /// fragment glibc's heap; see the runner's loop), and the next region starts. A no-GC region is the whole process's, so in
 /// a shared process (tests, inline grids) windows end with the same collection but are not guarded.</para>
@@ -29,7 +29,8 @@ public sealed class CollectionWindows : IDisposable
     /// <summary>Steps per window.</summary>
     public const long Steps = 25;
 
-    /// <summary>Managed bytes a window may allocate before the guard lapses (a Bernoulli-VAE window allocates 0.9 MB).</summary>
+    /// <summary>Managed bytes a window may allocate before the guard lapses, reserved for small and again for large objects
+    /// (a Bernoulli-VAE window allocates 0.9 MB).</summary>
     public const long Budget = 64L << 20;
 
     private readonly bool _exclusive;
@@ -43,11 +44,12 @@ public sealed class CollectionWindows : IDisposable
         Start();
     }
 
-    /// <summary>Whether windows were no-GC regions (an exclusive process whose runtime granted them).</summary>
+    /// <summary>Whether windows were no-GC regions (an exclusive process whose runtime granted at least one).</summary>
     public bool Guarded { get; private set; }
 
-    /// <summary>Windows that allocated more than <see cref="Budget"/> (or whose region something else ended).</summary>
-    public int Overflowed { get; private set; }
+    /// <summary>Windows of an exclusive process in which collections could start after all: the runtime refused the
+    /// region, the window allocated more than <see cref="Budget"/>, or a collection was induced inside it.</summary>
+    public int Unguarded { get; private set; }
 
     /// <summary>Ends the current window (with a collection) and opens the next.</summary>
     public void Next()
@@ -74,6 +76,7 @@ public sealed class CollectionWindows : IDisposable
             _open = false;   // a budget beyond what this runtime's configuration allows (a heap hard limit)
         }
         Guarded |= _open;
+        if (!_open) Unguarded++;
     }
 
     private void End()
@@ -92,6 +95,6 @@ public sealed class CollectionWindows : IDisposable
         {
             // The region ended early: the window allocated more than the budget, or a collection was induced.
         }
-        Overflowed++;
+        Unguarded++;
     }
 }

@@ -20,8 +20,8 @@ public sealed record RunResult(string Name, long StartStep, long Steps, double W
     /// <summary>Whether this invocation's steps ran in no-GC windows (<see cref="CollectionWindows.Guarded"/>).</summary>
     public bool CollectionsGuarded { get; init; }
 
-    /// <summary>Windows of this invocation that allocated past their budget (<see cref="CollectionWindows.Overflowed"/>).</summary>
-    public int WindowsOverBudget { get; init; }
+    /// <summary>Windows of this invocation in which collections could start after all (<see cref="CollectionWindows.Unguarded"/>).</summary>
+    public int WindowsUnguarded { get; init; }
 
     /// <summary>Seconds per step of this invocation.</summary>
     public double SecondsPerStep => Steps > StartStep ? WallSeconds / (Steps - StartStep) : double.NaN;
@@ -111,10 +111,10 @@ public static class ExperimentRunner
             log.Write(new MetricsRecord("eval", done, lastEval));
             observer.Evaluated(done, lastEval);
         }
+        using var windows = new CollectionWindows(options.ExclusiveProcess);
         // The initial model's evaluation, once: not again when a run that had not reached its first checkpoint is resumed.
         if (cadence.AtStart && start == 0 && !log.Records.Any(r => r.Kind == "eval" && r.Step == 0)) Evaluate(0, 0);
         long step = start;
-        using var windows = new CollectionWindows(options.ExclusiveProcess);
         for (; step < end; step++)
         {
             if (options.Stop.IsCancellationRequested)
@@ -166,7 +166,7 @@ public static class ExperimentRunner
             log.Records.ToList(), dir, stopped)
         {
             CollectionsGuarded = windows.Guarded,
-            WindowsOverBudget = windows.Overflowed,
+            WindowsUnguarded = windows.Unguarded,
         };
         RunReport.WriteSummary(task, options, result);
         if (options.WriteReport && !stopped) RunReport.WritePlotsAndMarkdown(task, options, result);

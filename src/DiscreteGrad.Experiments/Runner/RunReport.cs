@@ -31,8 +31,8 @@ public static class RunReport
             secondsPerStep = double.IsFinite(result.SecondsPerStep) ? result.SecondsPerStep : (double?)null,
             finalTrain = result.FinalTrain,
             finalEval = result.FinalEval,
-            // Garbage collections held to window boundaries (a run-cell process), and the windows that overran the budget.
-            collections = new { guarded = result.CollectionsGuarded, windowsOverBudget = result.WindowsOverBudget },
+            // Garbage collections held to window boundaries (a run-cell process), and the windows where they were not.
+            collections = new { guarded = result.CollectionsGuarded, windowsUnguarded = result.WindowsUnguarded },
         };
         File.WriteAllText(Path.Combine(result.OutputDirectory, "summary.json"), JsonSerializer.Serialize(summary, Json));
     }

@@ -188,6 +188,7 @@ public sealed class VaeBiasExperiment : Experiment<VaeBiasConfig>
                     var run = ExperimentRunner.Run(task, new RunnerOptions(training, LogEvery: 100, CheckpointEvery: 0, Resume: trained, WriteReport: false, StopAtStep: step)
                     {
                         Stop = context.Stop,
+                        ExclusiveProcess = context.OwnsProcess,
                     });
                     trained = true;
                     if (run.Stopped) return new CellRunResult(run.Steps, true);   // a rerun starts the cell afresh

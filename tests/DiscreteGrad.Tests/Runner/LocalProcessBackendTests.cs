@@ -18,18 +18,19 @@ public sealed class LocalProcessBackendTests : IDisposable
     {
         if (OperatingSystem.IsWindows()) return;
         var toy = new ToyExperiment();
-        var cells = toy.Plan(new Dictionary<string, string> { ["seeds"] = "8", ["lr"] = "0.1" }, null);
+        var cells = toy.Plan(new Dictionary<string, string> { ["seeds"] = "6", ["lr"] = "0.1" }, null);
         string grid = Path.Combine(_dir, $"grid{jobs}");
         Directory.CreateDirectory(grid);
         var file = new GridFile(toy.Name, "test", new GridRunSettings(), cells.ToList());
         GridFolder.Write(grid, file);
-        // run-cell GRID INDEX: note the start, stay a moment (so that later cells queue), note the end.
+        // bash SCRIPT run-cell GRID INDEX (a script run by bash, not executed itself: a process forked elsewhere in the test
+        // host while the file was open for writing would make its exec fail): note the start, stay a moment so that later
+        // cells queue, note the end.
         string calls = Path.Combine(_dir, $"calls{jobs}");
         string cell = Path.Combine(_dir, $"cell{jobs}");
-        File.WriteAllText(cell, $"#!/bin/bash\necho \"start $3\" >> {calls}\nsleep 0.05\necho \"end $3\" >> {calls}\n");
-        File.SetUnixFileMode(cell, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.WriteAllText(cell, $"#!/bin/bash\necho \"start $3\" >> {calls}\nsleep 0.2\necho \"end $3\" >> {calls}\n");
 
-        new LocalProcessBackend(jobs, new CellLauncher(cell, Array.Empty<string>())).Launch(grid, file, cells, null, CancellationToken.None);
+        new LocalProcessBackend(jobs, new CellLauncher("/bin/bash", new[] { cell })).Launch(grid, file, cells, null, CancellationToken.None);
 
         var lines = File.ReadAllLines(calls);
         // Taken in order; with several workers two processes that start together may write their lines either way round.
@@ -40,5 +41,28 @@ public sealed class LocalProcessBackendTests : IDisposable
         int running = 0, most = 0;
         foreach (var l in lines) most = Math.Max(most, running += l.StartsWith("start ") ? 1 : -1);
         Assert.Equal(jobs, most);
+    }
+
+    [Fact]
+    public void A_cell_whose_process_cannot_start_fails_with_one_line_and_the_others_still_run()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var toy = new ToyExperiment();
+        var cells = toy.Plan(new Dictionary<string, string> { ["seeds"] = "2", ["lr"] = "0.1" }, null);
+        string grid = Path.Combine(_dir, "missing");
+        Directory.CreateDirectory(grid);
+        var file = new GridFile(toy.Name, "test", new GridRunSettings(), cells.ToList());
+        GridFolder.Write(grid, file);
+        string missing = Path.Combine(_dir, "no-such-cell");
+
+        new LocalProcessBackend(1, new CellLauncher(missing, Array.Empty<string>())).Launch(grid, file, cells, null, CancellationToken.None);
+
+        foreach (var c in cells)
+        {
+            var status = GridFolder.ReadStatus(GridFolder.CellDirectory(grid, c));
+            Assert.Equal("failed", status.State);
+            Assert.StartsWith("its process could not be started: ", status.Message);
+            Assert.DoesNotContain('\n', status.Message!);
+        }
     }
 }

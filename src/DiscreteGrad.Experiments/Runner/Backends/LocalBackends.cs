@@ -86,7 +86,16 @@ public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGrid
             while (!cancel.IsCancellationRequested && queue.TryDequeue(out var cell))
             {
                 launched[cell.Index] = DateTime.UtcNow;
-                RunOne(grid, cell, cancel);
+                try
+                {
+                    RunOne(grid, cell, cancel);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+                {
+                    // The cell's process could not be started (or its log opened): that cell fails, the others run.
+                    GridFolder.WriteStatus(GridFolder.CellDirectory(grid, cell),
+                        new CellStatus("failed", Message: $"its process could not be started: {e.Message}", Updated: DateTime.UtcNow));
+                }
             }
         }) { IsBackground = true }).ToList();
         foreach (var t in threads) t.Start();
@@ -122,6 +131,7 @@ public sealed class LocalProcessBackend(int jobs, CellLauncher launcher) : IGrid
         using var process = new Process { StartInfo = psi };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.WriteLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.WriteLine(e.Data); };
+        if (cancel.IsCancellationRequested) return;   // stopped before it started: it stays as it was (pending, preempted)
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
