@@ -11,18 +11,25 @@ public sealed class LocalProcessBackendTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
+    /// <summary>A grid folder of the toy experiment with one cell per seed.</summary>
+    private (string Grid, GridFile File, IReadOnlyList<GridCell> Cells) Grid(string name, int seeds)
+    {
+        var toy = new ToyExperiment();
+        var cells = toy.Plan(new Dictionary<string, string> { ["seeds"] = seeds.ToString(System.Globalization.CultureInfo.InvariantCulture), ["lr"] = "0.1" }, null);
+        string grid = Path.Combine(_dir, name);
+        Directory.CreateDirectory(grid);
+        var file = new GridFile(toy.Name, "test", new GridRunSettings(), cells.ToList());
+        GridFolder.Write(grid, file);
+        return (grid, file, cells);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
     public void Cells_start_in_the_grids_order_at_most_jobs_at_once(int jobs)
     {
         if (OperatingSystem.IsWindows()) return;
-        var toy = new ToyExperiment();
-        var cells = toy.Plan(new Dictionary<string, string> { ["seeds"] = "6", ["lr"] = "0.1" }, null);
-        string grid = Path.Combine(_dir, $"grid{jobs}");
-        Directory.CreateDirectory(grid);
-        var file = new GridFile(toy.Name, "test", new GridRunSettings(), cells.ToList());
-        GridFolder.Write(grid, file);
+        var (grid, file, cells) = Grid($"grid{jobs}", seeds: 6);
         // bash SCRIPT run-cell GRID INDEX (a script run by bash, not executed itself: a process forked elsewhere in the test
         // host while the file was open for writing would make its exec fail): note the start, stay a moment so that later
         // cells queue, note the end.
@@ -47,12 +54,7 @@ public sealed class LocalProcessBackendTests : IDisposable
     public void A_cell_whose_process_cannot_start_fails_with_one_line_and_the_others_still_run()
     {
         if (OperatingSystem.IsWindows()) return;
-        var toy = new ToyExperiment();
-        var cells = toy.Plan(new Dictionary<string, string> { ["seeds"] = "2", ["lr"] = "0.1" }, null);
-        string grid = Path.Combine(_dir, "missing");
-        Directory.CreateDirectory(grid);
-        var file = new GridFile(toy.Name, "test", new GridRunSettings(), cells.ToList());
-        GridFolder.Write(grid, file);
+        var (grid, file, cells) = Grid("missing", seeds: 2);
         string missing = Path.Combine(_dir, "no-such-cell");
 
         new LocalProcessBackend(1, new CellLauncher(missing, Array.Empty<string>())).Launch(grid, file, cells, null, CancellationToken.None);
